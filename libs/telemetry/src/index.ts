@@ -1,2 +1,2 @@
 export { createLogger, type Logger } from "./logger.js";
-export { tracer, injectTraceContext, extractTraceContext, withSpan } from "./tracing.js";
+export { extractTraceContext, injectTraceContext, tracer, withSpan } from "./tracing.js";

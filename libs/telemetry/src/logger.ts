@@ -1,4 +1,4 @@
-import { pino, type Logger } from "pino";
+import { type Logger, pino } from "pino";
 
 export type { Logger };
 
@@ -9,7 +9,16 @@ export function createLogger(name: string, level = defaultLevel()): Logger {
     level,
     base: { svc: name },
     redact: {
-      paths: ["password", "*.password", "apiKey", "*.apiKey", "authorization", "*.authorization", "databaseUrl", "*.databaseUrl"],
+      paths: [
+        "password",
+        "*.password",
+        "apiKey",
+        "*.apiKey",
+        "authorization",
+        "*.authorization",
+        "databaseUrl",
+        "*.databaseUrl",
+      ],
       censor: "[redacted]",
     },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -19,5 +28,7 @@ export function createLogger(name: string, level = defaultLevel()): Logger {
 function defaultLevel(): string {
   // The one sanctioned read of the environment outside config: log level must work before config parses.
   const lvl = process.env["TAILOR_LOG_LEVEL"];
-  return lvl && ["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(lvl) ? lvl : "info";
+  return lvl && ["trace", "debug", "info", "warn", "error", "fatal", "silent"].includes(lvl)
+    ? lvl
+    : "info";
 }

@@ -1,0 +1,29 @@
+export type { JsMsg } from "@nats-io/jetstream";
+export { Bus, type BusOptions, type PublishOptions } from "./bus.js";
+export { ClaimStore } from "./claim-check.js";
+export {
+  buildHeaders,
+  CLOUDEVENTS_JSON,
+  type EventAttributes,
+  newEventId,
+  PROTOBUF,
+  readAttributes,
+} from "./cloudevents.js";
+export {
+  type BatchHandler,
+  type ConsumerOptions,
+  DurableConsumer,
+  deadLetter,
+  type Handler,
+  type Outcome,
+} from "./consumer.js";
+export { isPoisonMessageError, PoisonMessageError, TransientError } from "./errors.js";
+export { decodeEvent, type EventDef, Events, encodeEvent } from "./events.js";
+export { deleteStreams, ensureStreams, type StreamOptions, streamConfigs } from "./streams.js";
+export {
+  type DataOp,
+  InvalidTokenError,
+  isValidToken,
+  type StreamKey,
+  Subjects,
+} from "./subjects.js";

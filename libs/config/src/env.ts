@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+/** A configuration value that failed validation; the message names every offending variable. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly code = "invalid_config";
+  constructor(
+    message: string,
+    readonly variables: string[],
+  ) {
+    super(message);
+  }
+}
+
+export type EnvSchema = Record<string, z.ZodType>;
+export type EnvValues<S extends EnvSchema> = { [K in keyof S]: z.output<S[K]> };
+
+/**
+ * Parses the named environment variables with zod. Empty strings count as unset so that
+ * `FOO= cmd` falls back to the default instead of failing.
+ */
+export function parseEnv<S extends EnvSchema>(schema: S, env: NodeJS.ProcessEnv): EnvValues<S> {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema)) {
+    const v = env[key];
+    input[key] = v === undefined || v === "" ? undefined : v;
+  }
+  const result = z.object(schema).safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = String(i.path[0] ?? "?");
+      const shown = input[name] === undefined ? "unset" : JSON.stringify(input[name]);
+      return `${name} (${shown}): ${i.message}`;
+    });
+    const names = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
+    throw new ConfigError(`invalid configuration: ${problems.join("; ")}`, names);
+  }
+  return result.data as EnvValues<S>;
+}
+
+/** Reusable field types. */
+export const env = {
+  port: (def: number) => z.coerce.number().int().min(0).max(65535).default(def),
+  int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(def),
+  bool: (def: boolean) =>
+    z
+      .enum(["true", "false", "1", "0", "yes", "no"])
+      .default(def ? "true" : "false")
+      .transform((v) => v === "true" || v === "1" || v === "yes"),
+  url: (def?: string) => (def === undefined ? z.string().url() : z.string().url().default(def)),
+  optionalUrl: () => z.string().url().optional(),
+  str: (def: string) => z.string().default(def),
+  /** A subject/stream prefix: letters, digits, dashes and underscores only. */
+  prefix: () =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]*$/, "only letters, digits, '-' and '_' are allowed")
+      .default(""),
+};

@@ -1,0 +1,100 @@
+import type { Logger } from "@tailor/telemetry";
+import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
+import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+import pg from "pg";
+
+export interface DatabaseOptions {
+  url: string;
+  /** The service's own schema; its tables and migration bookkeeping live there. */
+  schema: string;
+  /** Migrations in order, keyed by timestamped name. */
+  migrations: Record<string, Migration>;
+  poolSize?: number;
+  logger?: Logger;
+}
+
+/** A service's database: pool, Kysely, migrations under an advisory lock, transactions. */
+export class Database<DB> {
+  readonly db: Kysely<DB>;
+  readonly pool: pg.Pool;
+  private destroyed = false;
+
+  constructor(private readonly o: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: o.url,
+      max: o.poolSize ?? 10,
+      // Every connection sees the service schema first, so queries need no qualifier.
+      options: `-c search_path=${o.schema},public`,
+    });
+    this.pool.on("error", (err) => o.logger?.warn({ err }, "idle postgres client failed"));
+    this.db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: this.pool }) });
+  }
+
+  /**
+   * Creates the schema and applies pending migrations. Several replicas may start at once, so
+   * the work runs under a session advisory lock keyed by the schema name.
+   */
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [
+        `tailor:migrate:${this.o.schema}`,
+      ]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.o.schema)}`);
+      const migrator = new Migrator({
+        db: this.db as Kysely<unknown>,
+        provider: new ListProvider(this.o.migrations),
+        migrationTableSchema: this.o.schema,
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      for (const r of results ?? []) {
+        this.o.logger?.info({ migration: r.migrationName, status: r.status }, "migration");
+      }
+      if (error)
+        throw new MigrationError(`migrations of schema ${this.o.schema} failed`, { cause: error });
+    } finally {
+      await client
+        .query("SELECT pg_advisory_unlock(hashtext($1))", [`tailor:migrate:${this.o.schema}`])
+        .catch(() => {});
+      client.release();
+    }
+  }
+
+  async transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  /** True when the server answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the pool; safe to call twice. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.db.destroy();
+  }
+}
+
+class ListProvider implements MigrationProvider {
+  constructor(private readonly migrations: Record<string, Migration>) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return this.migrations;
+  }
+}
+
+export class MigrationError extends Error {
+  override readonly name = "MigrationError";
+  readonly code = "migration_failed";
+}
+
+function quoteIdent(id: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(id)) throw new Error(`invalid schema name ${id}`);
+  return `"${id}"`;
+}

@@ -1,0 +1,10 @@
+export {
+  type Generated,
+  type Insertable,
+  type Kysely,
+  type Selectable,
+  sql,
+  type Transaction,
+} from "kysely";
+export type { Migration } from "kysely/migration";
+export { Database, type DatabaseOptions, MigrationError } from "./database.js";

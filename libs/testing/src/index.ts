@@ -1,0 +1,4 @@
+export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
+export { freePort } from "./ports.js";
+export { createTestDatabase, type TestDatabase, testDatabaseAdminUrl } from "./postgres.js";
+export { waitFor } from "./wait.js";
