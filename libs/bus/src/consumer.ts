@@ -197,7 +197,8 @@ export class DurableConsumer {
       const why = isPoisonMessageError(err) ? "poison" : `failed ${attempt} deliveries`;
       try {
         await deadLetter(this.bus, m, `${why}: ${reason}`, this.o.durable);
-        m.term(reason.slice(0, 200));
+        // No reason text: nats-server 2.9 ignores "+TERM <reason>" and would redeliver.
+        m.term();
         this.o.logger.warn({ subject: m.subject, seq: m.seq, reason }, "message dead-lettered");
       } catch (dlqErr) {
         // Without a dead-letter copy we must not drop it: let it come back.

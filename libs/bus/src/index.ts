@@ -17,6 +17,7 @@ export {
   type Handler,
   type Outcome,
 } from "./consumer.js";
+export { type DataDocument, type PublishDataOptions, publishDataEvent } from "./data-publisher.js";
 export { isPoisonMessageError, PoisonMessageError, TransientError } from "./errors.js";
 export { decodeEvent, type EventDef, Events, encodeEvent } from "./events.js";
 export { deleteStreams, ensureStreams, type StreamOptions, streamConfigs } from "./streams.js";

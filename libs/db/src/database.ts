@@ -31,33 +31,32 @@ export class Database<DB> {
   }
 
   /**
-   * Creates the schema and applies pending migrations. Several replicas may start at once, so
-   * the work runs under a session advisory lock keyed by the schema name.
+   * Creates the schema and applies pending migrations. Several replicas may start at once:
+   * Kysely's Migrator runs in one transaction holding a transaction-scoped advisory lock
+   * (pg_advisory_xact_lock), so only one applies them and the others then see them done. No
+   * second connection is needed, so this also works on a single-connection pool.
    */
   async migrate(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("SELECT pg_advisory_lock(hashtext($1))", [
-        `tailor:migrate:${this.o.schema}`,
-      ]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.o.schema)}`);
-      const migrator = new Migrator({
-        db: this.db as Kysely<unknown>,
-        provider: new ListProvider(this.o.migrations),
-        migrationTableSchema: this.o.schema,
-      });
-      const { error, results } = await migrator.migrateToLatest();
-      for (const r of results ?? []) {
-        this.o.logger?.info({ migration: r.migrationName, status: r.status }, "migration");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sql.raw(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.o.schema)}`).execute(this.db);
+        break;
+      } catch (err) {
+        // Two replicas creating the schema at the same instant: one loses with a unique violation.
+        if ((err as { code?: string }).code !== "23505" || attempt > 3) throw err;
       }
-      if (error)
-        throw new MigrationError(`migrations of schema ${this.o.schema} failed`, { cause: error });
-    } finally {
-      await client
-        .query("SELECT pg_advisory_unlock(hashtext($1))", [`tailor:migrate:${this.o.schema}`])
-        .catch(() => {});
-      client.release();
     }
+    const migrator = new Migrator({
+      db: this.db as Kysely<unknown>,
+      provider: new ListProvider(this.o.migrations),
+      migrationTableSchema: this.o.schema,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    for (const r of results ?? []) {
+      this.o.logger?.info({ migration: r.migrationName, status: r.status }, "migration");
+    }
+    if (error)
+      throw new MigrationError(`migrations of schema ${this.o.schema} failed`, { cause: error });
   }
 
   async transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {

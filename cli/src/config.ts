@@ -1,0 +1,23 @@
+import { defaultPorts, env, parseEnv } from "@tailor/config";
+
+export interface CliConfig {
+  natsUrl: string;
+  busPrefix: string;
+  retrievalUrl: string;
+}
+
+export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
+  const v = parseEnv(
+    {
+      TAILOR_NATS_URL: env.str("nats://127.0.0.1:4222"),
+      TAILOR_BUS_PREFIX: env.prefix(),
+      TAILOR_RETRIEVAL_URL: env.url(`http://127.0.0.1:${defaultPorts.retrieval}`),
+    },
+    e,
+  );
+  return {
+    natsUrl: v.TAILOR_NATS_URL,
+    busPrefix: v.TAILOR_BUS_PREFIX,
+    retrievalUrl: v.TAILOR_RETRIEVAL_URL,
+  };
+}

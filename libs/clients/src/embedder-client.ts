@@ -1,0 +1,93 @@
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { ModelService } from "@tailor/proto";
+import type { Logger } from "@tailor/telemetry";
+
+export interface EmbedResult {
+  vectors: Float32Array;
+  dimensions: number;
+  model: string;
+  version: string;
+}
+
+/** Codes that mean "the model-server is not there right now", worth waiting for. */
+const TRANSIENT = new Set([
+  Code.Unavailable,
+  Code.DeadlineExceeded,
+  Code.ResourceExhausted,
+  Code.Aborted,
+  Code.Unknown,
+  Code.Internal,
+]);
+
+/** ModelService.Embed over gRPC, waiting out model-server outages instead of failing. */
+export class EmbedderClient {
+  private readonly client: Client<typeof ModelService>;
+
+  constructor(
+    baseUrl: string,
+    private readonly model: string,
+    private readonly logger: Logger,
+  ) {
+    this.client = createClient(ModelService, createGrpcTransport({ baseUrl }));
+  }
+
+  /** One call; throws ConnectError. */
+  async embedOnce(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+    const res = await this.client.embed(
+      { model: this.model, texts },
+      { signal, timeoutMs: 60_000 },
+    );
+    const expected = texts.length * res.dimensions;
+    const bytes = res.vectors;
+    if (bytes.byteLength !== expected * 4) {
+      throw new ConnectError(
+        `model-server returned ${bytes.byteLength} bytes for ${texts.length}×${res.dimensions}`,
+        Code.Internal,
+      );
+    }
+    // Copy into an aligned buffer: the protobuf bytes may sit at any offset.
+    const vectors = new Float32Array(expected);
+    new Uint8Array(vectors.buffer).set(bytes);
+    return { vectors, dimensions: res.dimensions, model: res.model, version: res.version };
+  }
+
+  /**
+   * Embeds, retrying with capped exponential backoff while the model-server is unavailable.
+   * `heartbeat` runs before each wait so callers can keep their messages from being redelivered.
+   */
+  async embed(
+    texts: string[],
+    o: { signal?: AbortSignal; heartbeat?: () => void } = {},
+  ): Promise<EmbedResult> {
+    let attempt = 0;
+    while (true) {
+      try {
+        return await this.embedOnce(texts, o.signal);
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        if (o.signal?.aborted || !TRANSIENT.has(ce.code)) throw ce;
+        attempt++;
+        const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6));
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.logger.warn(
+            { code: Code[ce.code], attempt, delay, reason: ce.rawMessage },
+            "model-server unavailable; retrying",
+          );
+        }
+        o.heartbeat?.();
+        await sleep(delay, o.signal);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

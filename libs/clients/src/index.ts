@@ -1,0 +1,1 @@
+export { EmbedderClient, type EmbedResult } from "./embedder-client.js";

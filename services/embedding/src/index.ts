@@ -1,0 +1,2 @@
+export { type EmbeddingConfig, parseEmbeddingConfig } from "./config.js";
+export { create, type EmbeddingServiceHandle } from "./service.js";

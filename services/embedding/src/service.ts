@@ -1,0 +1,56 @@
+import { Bus } from "@tailor/bus";
+import { EmbedderClient } from "@tailor/clients";
+import { RpcServer, type Service } from "@tailor/service";
+import { createLogger, type Logger } from "@tailor/telemetry";
+import { ChunkConsumer } from "./chunk-consumer.js";
+import type { EmbeddingConfig } from "./config.js";
+
+export interface EmbeddingServiceHandle extends Service {
+  readonly port: number;
+}
+
+/** Builds the embedding service: chunk events in, embedding events out. */
+export async function create(
+  config: EmbeddingConfig,
+  o: { logger?: Logger } = {},
+): Promise<EmbeddingServiceHandle> {
+  const logger = o.logger ?? createLogger("embedding");
+  const bus = await Bus.connect({
+    url: config.natsUrl,
+    name: "tailor-embedding",
+    prefix: config.busPrefix,
+    logger,
+  });
+  const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);
+  const consumer = new ChunkConsumer(bus, embedder, config, logger);
+  // No RPCs of its own yet: the port serves health and reflection for probes.
+  const server = new RpcServer({
+    host: config.host,
+    port: config.port,
+    services: [],
+    logger,
+    routes: () => {},
+  });
+  let destroyed: Promise<void> | undefined;
+  return {
+    get port() {
+      return server.port;
+    },
+    async start() {
+      await consumer.start();
+      await server.listen();
+      logger.info(
+        { port: server.port, modelServer: config.modelServerUrl },
+        "embedding consuming chunk events",
+      );
+    },
+    destroy() {
+      destroyed ??= (async () => {
+        await server.close();
+        await consumer.stop();
+        await bus.close();
+      })();
+      return destroyed;
+    },
+  };
+}

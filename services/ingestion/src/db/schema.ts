@@ -1,0 +1,46 @@
+import type { Generated } from "@tailor/db";
+
+export interface DocumentsTable {
+  tenant: string;
+  source: string;
+  external_id: string;
+  title: string;
+  content_type: string;
+  /** Content hash of the stored version. */
+  version: string;
+  /** Bumped on every stored change; part of chunk ids so a re-created document gets fresh ids. */
+  revision: string;
+  metadata: Record<string, string>;
+  chunk_count: number;
+  deleted: boolean;
+  /** DATA stream sequence of the last applied event; older events are stale and skipped. */
+  last_event_seq: string | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ChunksTable {
+  chunk_id: string;
+  tenant: string;
+  source: string;
+  external_id: string;
+  idx: number;
+  text: string;
+  token_count: number;
+  revision: string;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  subject: string;
+  event_type: string;
+  msg_id: string;
+  payload: Buffer;
+  created_at: Generated<Date>;
+}
+
+export interface IngestionDB {
+  documents: DocumentsTable;
+  chunks: ChunksTable;
+  outbox: OutboxTable;
+}

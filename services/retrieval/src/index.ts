@@ -1,0 +1,3 @@
+export { type HybridConfig, parseRetrievalConfig, type RetrievalConfig } from "./config.js";
+export { type Hit, type Mode, Searcher, type SearchQuery } from "./searcher.js";
+export { create, type RetrievalServiceHandle } from "./service.js";

@@ -1,0 +1,138 @@
+import {
+  type Bus,
+  DurableConsumer,
+  decodeEvent,
+  Events,
+  type JsMsg,
+  type Outcome,
+  PoisonMessageError,
+  readAttributes,
+} from "@tailor/bus";
+import type { EmbeddingsReady } from "@tailor/proto";
+import type { Logger } from "@tailor/telemetry";
+import type { VectorRecord, VectorStore } from "@tailor/vector";
+import type { ChunkCatalog } from "./catalog.js";
+import type { RetrievalConfig } from "./config.js";
+import type { IndexState } from "./index-state.js";
+import type { KeywordIndex } from "./keyword/index.js";
+
+/**
+ * Consumes `embedding.>` into the vector store, the keyword index and the catalog. A batch is
+ * made durable (vector log fsync, tombstones) before its messages are acknowledged.
+ */
+export class Indexer {
+  readonly consumer: DurableConsumer;
+
+  constructor(
+    bus: Bus,
+    private readonly store: VectorStore,
+    private readonly keyword: KeywordIndex,
+    private readonly catalog: ChunkCatalog,
+    private readonly state: IndexState,
+    private readonly config: RetrievalConfig,
+    logger: Logger,
+  ) {
+    this.consumer = new DurableConsumer(bus, {
+      stream: "EMBEDDING",
+      durable: "retrieval",
+      filterSubject: bus.subjects.all("embedding"),
+      ackWaitMs: 15_000,
+      logger,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.startBatches(
+      { maxBatch: this.config.batch.maxMessages, maxWaitMs: this.config.batch.maxWaitMs },
+      (msgs) => this.handle(msgs),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+  }
+
+  private async handle(msgs: JsMsg[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    for (const m of msgs) {
+      try {
+        await this.apply(m);
+        outcomes.push({ ok: true });
+      } catch (err) {
+        outcomes.push({ ok: false, error: err });
+      }
+    }
+    try {
+      await Promise.all([this.store.flush(), this.state.flush()]);
+    } catch (err) {
+      return msgs.map(() => ({ ok: false, error: err }));
+    }
+    return outcomes;
+  }
+
+  private async apply(m: JsMsg): Promise<void> {
+    const type = readAttributes(m.headers).type;
+    if (type === Events.embeddingsDeleted.type) {
+      const ev = decodeEvent(Events.embeddingsDeleted, m);
+      const d = ev.deleted;
+      if (!ev.tenant || !d) throw new PoisonMessageError("tenant and deleted are required");
+      this.state.markDeleted(d.chunkIds);
+      await this.store.delete(ev.tenant, d.chunkIds);
+      for (const id of d.chunkIds) {
+        this.keyword.remove(ev.tenant, id);
+        this.catalog.remove(ev.tenant, id);
+      }
+      return;
+    }
+    if (type !== Events.embeddingsReady.type)
+      throw new PoisonMessageError(`unexpected ce-type ${type ?? "(none)"}`);
+    const ev = decodeEvent(Events.embeddingsReady, m);
+    const records = toRecords(ev).filter((r) => !this.state.isDeleted(r.id));
+    if (records.length === 0) return;
+    await this.store.upsert(ev.tenant, ev.modelVersion, records);
+    if (ev.modelVersion !== this.state.activeVersion)
+      await this.state.setActiveVersion(ev.modelVersion);
+    for (const r of records) {
+      this.keyword.add(ev.tenant, r.id, {
+        title: r.payload.title,
+        text: r.payload.text,
+        source: r.payload.source,
+        metadata: r.payload.metadata,
+      });
+      this.catalog.put(ev.tenant, r.id, r.payload);
+    }
+  }
+}
+
+/** Validates an embedding event and splits its packed vectors into records. */
+export function toRecords(ev: EmbeddingsReady): VectorRecord[] {
+  if (!ev.tenant) throw new PoisonMessageError("tenant is required");
+  if (!ev.modelVersion) throw new PoisonMessageError("model_version is required");
+  const dims = ev.dimensions;
+  if (dims === 0) throw new PoisonMessageError("dimensions must be > 0");
+  if (ev.vectors.byteLength !== ev.chunks.length * dims * 4) {
+    throw new PoisonMessageError(
+      `vectors holds ${ev.vectors.byteLength} bytes, expected ${ev.chunks.length}×${dims}×4`,
+    );
+  }
+  const all = new Float32Array(ev.chunks.length * dims);
+  new Uint8Array(all.buffer).set(ev.vectors);
+  return ev.chunks.map((c, i) => {
+    if (!c.chunkId) throw new PoisonMessageError(`chunks[${i}].chunk_id is required`);
+    return {
+      id: c.chunkId,
+      vector: all.subarray(i * dims, (i + 1) * dims),
+      payload: {
+        tenant: ev.tenant,
+        source: c.source,
+        documentId: c.documentId,
+        title: c.title,
+        text: c.text,
+        index: c.index,
+        metadata: { ...c.metadata },
+        revision: Number(c.revision),
+        modelVersion: ev.modelVersion,
+      },
+    };
+  });
+}

@@ -1,0 +1,135 @@
+import { analyze } from "./analyzer.js";
+import {
+  type Bm25Params,
+  type KeywordDocument,
+  type KeywordFilter,
+  type KeywordHit,
+  TenantIndex,
+} from "./tenant-index.js";
+
+/** RM3 pseudo-relevance feedback settings (Anserini's defaults). */
+export interface Rm3Options {
+  fbDocs?: number;
+  fbTerms?: number;
+  originalWeight?: number;
+  /** Feedback terms in more than this share of documents are skipped, as in Anserini. */
+  maxDocFrequencyRatio?: number;
+}
+
+/** Default BM25 parameters for every tenant. */
+export const DEFAULT_BM25: Bm25Params = { k1: 0.9, b: 0.4 };
+
+/** Anserini only feeds back plain ASCII alphanumeric terms of 2..20 characters. */
+const FEEDBACK_TERM = /^[a-z0-9]{2,20}$/;
+
+/** Per-tenant BM25 keyword index; tenants share nothing, not even term statistics. */
+export class KeywordIndex {
+  private readonly tenants = new Map<string, TenantIndex>();
+  private readonly params = new Map<string, Bm25Params>();
+
+  constructor(private readonly defaults: Bm25Params = DEFAULT_BM25) {}
+
+  /** Overrides k1/b for one tenant. */
+  setParams(tenant: string, params: Partial<Bm25Params>): void {
+    this.params.set(tenant, { ...this.defaults, ...params });
+  }
+
+  /** Indexes title + text as one field; re-adding an id replaces it. */
+  add(tenant: string, id: string, doc: KeywordDocument): void {
+    let t = this.tenants.get(tenant);
+    if (!t) {
+      t = new TenantIndex();
+      this.tenants.set(tenant, t);
+    }
+    t.add(id, doc);
+  }
+
+  remove(tenant: string, id: string): boolean {
+    return this.tenants.get(tenant)?.remove(id) ?? false;
+  }
+
+  count(tenant: string): number {
+    return this.tenants.get(tenant)?.count ?? 0;
+  }
+
+  has(tenant: string, id: string): boolean {
+    return this.tenants.get(tenant)?.has(id) ?? false;
+  }
+
+  /** Live document frequency of a term, analysed first (so "Running" finds "run"). */
+  documentFrequency(tenant: string, term: string): number {
+    const t = this.tenants.get(tenant);
+    const analysed = analyze(term)[0];
+    return t && analysed !== undefined ? t.documentFrequency(analysed) : 0;
+  }
+
+  averageDocumentLength(tenant: string): number {
+    return this.tenants.get(tenant)?.averageLength ?? 0;
+  }
+
+  search(tenant: string, query: string, k: number, filter?: KeywordFilter): KeywordHit[] {
+    const t = this.tenants.get(tenant);
+    if (!t) return [];
+    return t.search(t.queryTerms(query), k, this.paramsFor(tenant), filter);
+  }
+
+  /**
+   * BM25 + RM3 as in Anserini's Rm3Reranker: take the top fbDocs hits, turn each into an
+   * L1-normalised term distribution (its fbTerms most frequent eligible terms), weight by the
+   * hit's score, sum, keep the fbTerms heaviest, L1-normalise, interpolate with the
+   * L1-normalised original query, and search again with those term weights.
+   */
+  searchRm3(
+    tenant: string,
+    query: string,
+    k: number,
+    options: Rm3Options = {},
+    filter?: KeywordFilter,
+  ): KeywordHit[] {
+    const t = this.tenants.get(tenant);
+    if (!t) return [];
+    const { fbDocs = 10, fbTerms = 10, originalWeight = 0.5, maxDocFrequencyRatio = 0.1 } = options;
+    const params = this.paramsFor(tenant);
+    const original = t.queryTerms(query);
+    const feedback = t.search(original, fbDocs, params, filter);
+    if (feedback.length === 0) return [];
+
+    const relevance = new Map<number, number>();
+    for (const hit of feedback) {
+      const vec = t.termVector(hit.id);
+      if (!vec) continue;
+      const eligible: { term: number; tf: number }[] = [];
+      for (let i = 0; i < vec.terms.length; i++) {
+        const term = vec.terms[i]!;
+        if (!FEEDBACK_TERM.test(t.termText(term)) || t.dfRatio(term) > maxDocFrequencyRatio)
+          continue;
+        eligible.push({ term, tf: vec.tfs[i]! });
+      }
+      const kept = topBy(eligible, (e) => e.tf, fbTerms);
+      const norm = kept.reduce((s, e) => s + e.tf, 0);
+      if (norm <= 0.001) continue;
+      for (const e of kept) {
+        relevance.set(e.term, (relevance.get(e.term) ?? 0) + (e.tf / norm) * hit.score);
+      }
+    }
+    const rm = topBy([...relevance], ([, w]) => w, fbTerms);
+    const rmNorm = rm.reduce((s, [, w]) => s + w, 0);
+    const qNorm = [...original.values()].reduce((s, w) => s + w, 0);
+
+    const expanded = new Map<number, number>();
+    for (const [term, w] of original) expanded.set(term, originalWeight * (w / qNorm));
+    for (const [term, w] of rm) {
+      const add = rmNorm > 0 ? (1 - originalWeight) * (w / rmNorm) : 0;
+      expanded.set(term, (expanded.get(term) ?? 0) + add);
+    }
+    return t.search(expanded, k, params, filter);
+  }
+
+  private paramsFor(tenant: string): Bm25Params {
+    return this.params.get(tenant) ?? this.defaults;
+  }
+}
+
+function topBy<T>(items: T[], weight: (item: T) => number, n: number): T[] {
+  return items.sort((a, b) => weight(b) - weight(a)).slice(0, n);
+}

@@ -1,0 +1,126 @@
+import type { EmbedderClient } from "@tailor/clients";
+import type { ChunkPayload, VectorFilter, VectorStore } from "@tailor/vector";
+import type { ChunkCatalog } from "./catalog.js";
+import type { HybridConfig } from "./config.js";
+import type { IndexState } from "./index-state.js";
+import type { KeywordIndex } from "./keyword/index.js";
+
+export type Mode = "dense" | "keyword" | "hybrid";
+
+export interface SearchQuery {
+  tenant: string;
+  query: string;
+  k: number;
+  mode: Mode;
+  filter?: VectorFilter;
+}
+
+export interface Hit {
+  id: string;
+  score: number;
+  denseScore: number;
+  keywordScore: number;
+  payload: ChunkPayload;
+}
+
+/** Dense, keyword or hybrid search over one tenant's chunks. */
+export class Searcher {
+  constructor(
+    private readonly store: VectorStore,
+    private readonly keyword: KeywordIndex,
+    private readonly catalog: ChunkCatalog,
+    private readonly state: IndexState,
+    private readonly embedder: EmbedderClient,
+    private readonly hybrid: HybridConfig,
+  ) {}
+
+  get modelVersion(): string {
+    return this.state.activeVersion;
+  }
+
+  async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<Hit[]> {
+    switch (q.mode) {
+      case "dense":
+        return this.dense(q, q.k, o.signal);
+      case "keyword":
+        return this.keywordSide(q, q.k, false);
+      case "hybrid":
+        return this.fuse(q, o.signal);
+      default: {
+        const never: never = q.mode;
+        throw new Error(`unknown mode ${String(never)}`);
+      }
+    }
+  }
+
+  private async dense(q: SearchQuery, k: number, signal?: AbortSignal): Promise<Hit[]> {
+    const version = this.state.activeVersion;
+    if (!version) return [];
+    const r = await this.embedder.embedOnce([q.query], signal);
+    const hits = await this.store.search(q.tenant, version, r.vectors, k, q.filter);
+    return hits.map((h) => ({
+      id: h.id,
+      score: h.score,
+      denseScore: h.score,
+      keywordScore: 0,
+      payload: h.payload,
+    }));
+  }
+
+  private keywordSide(q: SearchQuery, k: number, rm3: boolean): Hit[] {
+    const hits = rm3
+      ? this.keyword.searchRm3(q.tenant, q.query, k, undefined, q.filter)
+      : this.keyword.search(q.tenant, q.query, k, q.filter);
+    const out: Hit[] = [];
+    for (const h of hits) {
+      const payload = this.catalog.get(q.tenant, h.id);
+      if (payload)
+        out.push({ id: h.id, score: h.score, denseScore: 0, keywordScore: h.score, payload });
+    }
+    return out;
+  }
+
+  /**
+   * Hybrid: take candidates from both sides and fuse. Linear fusion of max-normalised scores with
+   * a small dense weight is the default because weak averaged word vectors drag plain rank fusion
+   * below keyword search alone (see shared/notes/retrieval-lessons.md).
+   */
+  private async fuse(q: SearchQuery, signal?: AbortSignal): Promise<Hit[]> {
+    const n = Math.max(q.k, this.hybrid.candidates);
+    const [kw, dn] = await Promise.all([
+      Promise.resolve(this.keywordSide(q, n, this.hybrid.rm3)),
+      this.dense(q, n, signal),
+    ]);
+    const merged = new Map<string, Hit>();
+    if (this.hybrid.fusion === "rrf") {
+      const add = (list: Hit[], side: "dense" | "keyword") =>
+        list.forEach((h, rank) => {
+          const m = merged.get(h.id) ?? { ...h, score: 0, denseScore: 0, keywordScore: 0 };
+          m.score += 1 / (60 + rank + 1);
+          if (side === "dense") m.denseScore = h.denseScore;
+          else m.keywordScore = h.keywordScore;
+          merged.set(h.id, m);
+        });
+      add(kw, "keyword");
+      add(dn, "dense");
+    } else {
+      const w = this.hybrid.denseWeight;
+      const kwMax = kw[0]?.keywordScore || 1;
+      const dnMax = dn[0]?.denseScore || 1;
+      const dnMin = dn.length > 0 ? Math.min(...dn.map((h) => h.denseScore)) : 0;
+      const dnRange = dnMax - dnMin || 1;
+      for (const h of kw) merged.set(h.id, { ...h, score: (1 - w) * (h.keywordScore / kwMax) });
+      for (const h of dn) {
+        const part = w * ((h.denseScore - dnMin) / dnRange);
+        const m = merged.get(h.id);
+        if (m) {
+          m.score += part;
+          m.denseScore = h.denseScore;
+        } else merged.set(h.id, { ...h, score: part });
+      }
+    }
+    return [...merged.values()]
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+      .slice(0, q.k);
+  }
+}

@@ -1,0 +1,118 @@
+import { create as createMessage } from "@bufbuild/protobuf";
+import { Bus } from "@tailor/bus";
+import { EmbedderClient } from "@tailor/clients";
+import { RetrievalService, StatsResponseSchema } from "@tailor/proto";
+import { invalidArgument, RpcServer, type Service } from "@tailor/service";
+import { createLogger, type Logger } from "@tailor/telemetry";
+import { EmbeddedVectorStore, QdrantVectorStore, type VectorStore } from "@tailor/vector";
+import { ChunkCatalog } from "./catalog.js";
+import type { RetrievalConfig } from "./config.js";
+import { IndexState } from "./index-state.js";
+import { Indexer } from "./indexer.js";
+import { KeywordIndex } from "./keyword/index.js";
+import { search } from "./rpc/search.js";
+import { Searcher } from "./searcher.js";
+
+export interface RetrievalServiceHandle extends Service {
+  readonly port: number;
+  readonly searcher: Searcher;
+}
+
+/** Builds the retrieval service: embedding events in, RetrievalService.Search out. */
+export async function create(
+  config: RetrievalConfig,
+  o: { logger?: Logger } = {},
+): Promise<RetrievalServiceHandle> {
+  const logger = o.logger ?? createLogger("retrieval");
+  const store: VectorStore = config.qdrantUrl
+    ? new QdrantVectorStore({ url: config.qdrantUrl, apiKey: config.qdrantApiKey })
+    : new EmbeddedVectorStore({ dir: `${config.indexDir}/vectors` });
+  const state = new IndexState(config.indexDir);
+  const keyword = new KeywordIndex();
+  const catalog = new ChunkCatalog();
+  const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);
+  const searcher = new Searcher(store, keyword, catalog, state, embedder, config.hybrid);
+  let bus: Bus | undefined;
+  let indexer: Indexer | undefined;
+  const server = new RpcServer({
+    host: config.host,
+    port: config.port,
+    services: [RetrievalService],
+    logger,
+    routes: (router) =>
+      router.service(RetrievalService, {
+        search: (req, ctx) => search(searcher, req, ctx.signal),
+        stats: async (req) => {
+          if (!req.tenant) throw invalidArgument("tenant", "is required");
+          const version = state.activeVersion;
+          return createMessage(StatsResponseSchema, {
+            chunks: BigInt(catalog.chunks(req.tenant)),
+            documents: BigInt(catalog.documents(req.tenant)),
+            vectors: BigInt(version ? await store.count(req.tenant, version) : 0),
+            modelVersion: version,
+          });
+        },
+      }),
+  });
+  let destroyed: Promise<void> | undefined;
+  return {
+    searcher,
+    get port() {
+      return server.port;
+    },
+    async start() {
+      await state.open();
+      await store.open();
+      await rebuild(store, state, keyword, catalog, logger);
+      bus = await Bus.connect({
+        url: config.natsUrl,
+        name: "tailor-retrieval",
+        prefix: config.busPrefix,
+        logger,
+      });
+      indexer = new Indexer(bus, store, keyword, catalog, state, config, logger);
+      await indexer.start();
+      await server.listen();
+      logger.info(
+        { port: server.port, backend: config.qdrantUrl ? "qdrant" : "embedded" },
+        "retrieval listening",
+      );
+    },
+    destroy() {
+      destroyed ??= (async () => {
+        await server.close();
+        await indexer?.stop();
+        await bus?.close();
+        await state.flush();
+        await store.close();
+      })();
+      return destroyed;
+    },
+  };
+}
+
+/** Refills the keyword index and catalog from the persisted vectors of the active model version. */
+async function rebuild(
+  store: VectorStore,
+  state: IndexState,
+  keyword: KeywordIndex,
+  catalog: ChunkCatalog,
+  logger: Logger,
+): Promise<void> {
+  const version = state.activeVersion;
+  if (!version) return;
+  let n = 0;
+  for (const tenant of await store.tenants()) {
+    for await (const { id, payload } of store.scan(tenant, version)) {
+      keyword.add(tenant, id, {
+        title: payload.title,
+        text: payload.text,
+        source: payload.source,
+        metadata: payload.metadata,
+      });
+      catalog.put(tenant, id, payload);
+      n++;
+    }
+  }
+  logger.info({ chunks: n, modelVersion: version }, "keyword index rebuilt from the vector store");
+}

@@ -1,0 +1,123 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Client, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Bus } from "@tailor/bus";
+import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
+import { IngestionService, RetrievalService } from "@tailor/proto";
+import {
+  createTestDatabase,
+  freePort,
+  type TestDatabase,
+  testNatsUrl,
+  uniquePrefix,
+  waitFor,
+  withTestBusPrefix,
+} from "@tailor/testing";
+import pg from "pg";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+/** A whole Tailor stack of the suite's own: own database, bus prefix, ports and data dir. */
+export interface Harness {
+  stack: Stack;
+  bus: Bus;
+  db: TestDatabase;
+  sql: pg.Pool;
+  prefix: string;
+  retrieval: Client<typeof RetrievalService>;
+  ingestion: Client<typeof IngestionService>;
+  /** Waits until the three consumers have nothing pending or unacknowledged. */
+  settle(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  label: string,
+  extraEnv: Record<string, string> = {},
+): Promise<Harness> {
+  const prefix = uniquePrefix(label);
+  const db = await createTestDatabase(label);
+  const dataDir = await mkdtemp(join(tmpdir(), `tailor-${label}-`));
+  const ports = Object.fromEntries(
+    await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const)),
+  ) as Record<ServiceName, number>;
+  const stack = new Stack({
+    root: ROOT,
+    ports,
+    logs: process.env["TAILOR_TEST_SHOW_LOGS"] === "1",
+    env: {
+      ...process.env,
+      TAILOR_NATS_URL: testNatsUrl(),
+      TAILOR_DATABASE_URL: db.url,
+      TAILOR_BUS_PREFIX: prefix,
+      TAILOR_DATA_DIR: dataDir,
+      TAILOR_MODEL_SERVER_MODEL_DIR:
+        process.env["TAILOR_TEST_MODEL_DIR"] ?? join(ROOT, ".tailor/models"),
+      TAILOR_LOG_LEVEL: process.env["TAILOR_LOG_LEVEL"] ?? "warn",
+      ...(process.env["TAILOR_TEST_PG_MODE"] === "pglite" ? { TAILOR_INGESTION_DB_POOL: "1" } : {}),
+      ...extraEnv,
+    },
+  });
+  stack.startAll();
+  try {
+    await stack.waitHealthy(240_000);
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  const bus = await Bus.connect({ url: testNatsUrl(), name: `test-${label}`, prefix });
+  const sql = new pg.Pool({ connectionString: db.url, max: 2 });
+  const transport = (name: ServiceName) => createGrpcTransport({ baseUrl: stack.url(name) });
+  const settle = async (timeoutMs = 120_000) => {
+    for (const [stream, durable] of [
+      ["DATA", "ingestion"],
+      ["CHUNK", "embedding"],
+      ["EMBEDDING", "retrieval"],
+    ] as const) {
+      await waitFor(
+        async () => {
+          try {
+            const i = await bus.jsm.consumers.info(bus.subjects.stream(stream), durable);
+            return i.num_pending === 0 && i.num_ack_pending === 0 && i.num_redelivered >= 0;
+          } catch {
+            return false;
+          }
+        },
+        { timeoutMs, what: `${durable} to catch up`, intervalMs: 200 },
+      );
+      if (stream === "DATA") {
+        // The outbox relay publishes right after commit; give it a moment to empty.
+        await waitFor(
+          async () =>
+            Number(
+              (await sql.query("select count(*)::int as n from ingestion.outbox")).rows[0].n,
+            ) === 0,
+          {
+            timeoutMs,
+            what: "outbox to drain",
+          },
+        );
+      }
+    }
+  };
+  return {
+    stack,
+    bus,
+    db,
+    sql,
+    prefix,
+    retrieval: createClient(RetrievalService, transport("retrieval")),
+    ingestion: createClient(IngestionService, transport("ingestion")),
+    settle,
+    close: async () => {
+      await stack.stop();
+      await bus.close();
+      await sql.end();
+      await db.drop().catch(() => {});
+      await (await withTestBusPrefix(prefix)).cleanup().catch(() => {});
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
