@@ -2,15 +2,15 @@
 // @generated from file tailor/model/v1/model.proto (package tailor.model.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tailor/model/v1/model.proto.
  */
 export const file_tailor_model_v1_model: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YWlsb3IvbW9kZWwvdjEvbW9kZWwucHJvdG8SD3RhaWxvci5tb2RlbC52MSI9CgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgV0ZXh0cxgDIAMoCSJqCg1FbWJlZFJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEgoKZGltZW5zaW9ucxgDIAEoDRIPCgd2ZWN0b3JzGAQgASgMEhQKDHRva2VuX2NvdW50cxgFIAMoDSITChFMaXN0TW9kZWxzUmVxdWVzdCKTAQoJTW9kZWxJbmZvEgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRraW5kGAMgASgJEhoKEmV4ZWN1dGlvbl9wcm92aWRlchgEIAEoCRISCgpkaW1lbnNpb25zGAUgASgNEhQKDG1lbW9yeV9ieXRlcxgGIAEoBBITCgtxdWV1ZV9kZXB0aBgHIAEoDSJAChJMaXN0TW9kZWxzUmVzcG9uc2USKgoGbW9kZWxzGAEgAygLMhoudGFpbG9yLm1vZGVsLnYxLk1vZGVsSW5mbzKtAQoMTW9kZWxTZXJ2aWNlEkYKBUVtYmVkEh0udGFpbG9yLm1vZGVsLnYxLkVtYmVkUmVxdWVzdBoeLnRhaWxvci5tb2RlbC52MS5FbWJlZFJlc3BvbnNlElUKCkxpc3RNb2RlbHMSIi50YWlsb3IubW9kZWwudjEuTGlzdE1vZGVsc1JlcXVlc3QaIy50YWlsb3IubW9kZWwudjEuTGlzdE1vZGVsc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Cht0YWlsb3IvbW9kZWwvdjEvbW9kZWwucHJvdG8SD3RhaWxvci5tb2RlbC52MSI9CgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgV0ZXh0cxgDIAMoCSJqCg1FbWJlZFJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEgoKZGltZW5zaW9ucxgDIAEoDRIPCgd2ZWN0b3JzGAQgASgMEhQKDHRva2VuX2NvdW50cxgFIAMoDSJQCg1SZXJhbmtSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFcXVlcnkYAyABKAkSEAoIcGFzc2FnZXMYBCADKAkiQAoOUmVyYW5rUmVzcG9uc2USDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZzY29yZXMYAyADKAIiQAoPQ2xhc3NpZnlSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFdGV4dHMYAyADKAkiKgoKTGFiZWxTY29yZRINCgVsYWJlbBgBIAEoCRINCgVzY29yZRgCIAEoAiI9Cg5DbGFzc2lmaWNhdGlvbhIrCgZsYWJlbHMYASADKAsyGy50YWlsb3IubW9kZWwudjEuTGFiZWxTY29yZSJkChBDbGFzc2lmeVJlc3BvbnNlEg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSMAoHcmVzdWx0cxgDIAMoCzIfLnRhaWxvci5tb2RlbC52MS5DbGFzc2lmaWNhdGlvbiKRAQoQR2VuZXJhdGlvblBhcmFtcxISCgptYXhfdG9rZW5zGAEgASgNEhMKC3RlbXBlcmF0dXJlGAIgASgCEg0KBXRvcF9rGAMgASgNEg0KBXRvcF9wGAQgASgCEhoKEnJlcGV0aXRpb25fcGVuYWx0eRgFIAEoAhIMCgRzdG9wGAYgAygJEgwKBHNlZWQYByABKAQidAoPR2VuZXJhdGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGcHJvbXB0GAMgASgJEjEKBnBhcmFtcxgEIAEoCzIhLnRhaWxvci5tb2RlbC52MS5HZW5lcmF0aW9uUGFyYW1zIjkKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0isQEKEEdlbmVyYXRlUmVzcG9uc2USDQoFZGVsdGEYASABKAkSEQoJdG9rZW5faWRzGAIgAygNEjQKDWZpbmlzaF9yZWFzb24YAyABKA4yHS50YWlsb3IubW9kZWwudjEuRmluaXNoUmVhc29uEiUKBXVzYWdlGAQgASgLMhYudGFpbG9yLm1vZGVsLnYxLlVzYWdlEg0KBW1vZGVsGAUgASgJEg8KB3ZlcnNpb24YBiABKAkicAoPVG9rZW5pemVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFdGV4dHMYAyADKAkSEgoKdGV4dF9wYWlycxgEIAMoCRIaChJhZGRfc3BlY2lhbF90b2tlbnMYBSABKAgiLAoNVG9rZW5pemVkVGV4dBILCgNpZHMYASADKA0SDgoGdG9rZW5zGAIgAygJIkMKEFRva2VuaXplUmVzcG9uc2USLwoHcmVzdWx0cxgBIAMoCzIeLnRhaWxvci5tb2RlbC52MS5Ub2tlbml6ZWRUZXh0IhMKEUxpc3RNb2RlbHNSZXF1ZXN0IqMBCglNb2RlbEluZm8SDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEgwKBGtpbmQYAyABKAkSGgoSZXhlY3V0aW9uX3Byb3ZpZGVyGAQgASgJEhIKCmRpbWVuc2lvbnMYBSABKA0SFAoMbWVtb3J5X2J5dGVzGAYgASgEEhMKC3F1ZXVlX2RlcHRoGAcgASgNEg4KBmxhYmVscxgIIAMoCSJAChJMaXN0TW9kZWxzUmVzcG9uc2USKgoGbW9kZWxzGAEgAygLMhoudGFpbG9yLm1vZGVsLnYxLk1vZGVsSW5mbyI/ChBMb2FkTW9kZWxSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIMCgRiYXNlGAMgASgJIj4KEUxvYWRNb2RlbFJlc3BvbnNlEikKBW1vZGVsGAEgASgLMhoudGFpbG9yLm1vZGVsLnYxLk1vZGVsSW5mbyIzChJVbmxvYWRNb2RlbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIhUKE1VubG9hZE1vZGVsUmVzcG9uc2UqgAEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIfChtGSU5JU0hfUkVBU09OX1NUT1BfU0VRVUVOQ0UQAzKbBQoMTW9kZWxTZXJ2aWNlEkYKBUVtYmVkEh0udGFpbG9yLm1vZGVsLnYxLkVtYmVkUmVxdWVzdBoeLnRhaWxvci5tb2RlbC52MS5FbWJlZFJlc3BvbnNlEkkKBlJlcmFuaxIeLnRhaWxvci5tb2RlbC52MS5SZXJhbmtSZXF1ZXN0Gh8udGFpbG9yLm1vZGVsLnYxLlJlcmFua1Jlc3BvbnNlEk8KCENsYXNzaWZ5EiAudGFpbG9yLm1vZGVsLnYxLkNsYXNzaWZ5UmVxdWVzdBohLnRhaWxvci5tb2RlbC52MS5DbGFzc2lmeVJlc3BvbnNlElEKCEdlbmVyYXRlEiAudGFpbG9yLm1vZGVsLnYxLkdlbmVyYXRlUmVxdWVzdBohLnRhaWxvci5tb2RlbC52MS5HZW5lcmF0ZVJlc3BvbnNlMAESTwoIVG9rZW5pemUSIC50YWlsb3IubW9kZWwudjEuVG9rZW5pemVSZXF1ZXN0GiEudGFpbG9yLm1vZGVsLnYxLlRva2VuaXplUmVzcG9uc2USVQoKTGlzdE1vZGVscxIiLnRhaWxvci5tb2RlbC52MS5MaXN0TW9kZWxzUmVxdWVzdBojLnRhaWxvci5tb2RlbC52MS5MaXN0TW9kZWxzUmVzcG9uc2USUgoJTG9hZE1vZGVsEiEudGFpbG9yLm1vZGVsLnYxLkxvYWRNb2RlbFJlcXVlc3QaIi50YWlsb3IubW9kZWwudjEuTG9hZE1vZGVsUmVzcG9uc2USWAoLVW5sb2FkTW9kZWwSIy50YWlsb3IubW9kZWwudjEuVW5sb2FkTW9kZWxSZXF1ZXN0GiQudGFpbG9yLm1vZGVsLnYxLlVubG9hZE1vZGVsUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message tailor.model.v1.EmbedRequest
@@ -85,6 +85,405 @@ export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
   messageDesc(file_tailor_model_v1_model, 1);
 
 /**
+ * @generated from message tailor.model.v1.RerankRequest
+ */
+export type RerankRequest = Message<"tailor.model.v1.RerankRequest"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string query = 3;
+   */
+  query: string;
+
+  /**
+   * @generated from field: repeated string passages = 4;
+   */
+  passages: string[];
+};
+
+/**
+ * Describes the message tailor.model.v1.RerankRequest.
+ * Use `create(RerankRequestSchema)` to create a new message.
+ */
+export const RerankRequestSchema: GenMessage<RerankRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 2);
+
+/**
+ * @generated from message tailor.model.v1.RerankResponse
+ */
+export type RerankResponse = Message<"tailor.model.v1.RerankResponse"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * One relevance score (the model's logit) per passage, in request order.
+   *
+   * @generated from field: repeated float scores = 3;
+   */
+  scores: number[];
+};
+
+/**
+ * Describes the message tailor.model.v1.RerankResponse.
+ * Use `create(RerankResponseSchema)` to create a new message.
+ */
+export const RerankResponseSchema: GenMessage<RerankResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 3);
+
+/**
+ * @generated from message tailor.model.v1.ClassifyRequest
+ */
+export type ClassifyRequest = Message<"tailor.model.v1.ClassifyRequest"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: repeated string texts = 3;
+   */
+  texts: string[];
+};
+
+/**
+ * Describes the message tailor.model.v1.ClassifyRequest.
+ * Use `create(ClassifyRequestSchema)` to create a new message.
+ */
+export const ClassifyRequestSchema: GenMessage<ClassifyRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 4);
+
+/**
+ * @generated from message tailor.model.v1.LabelScore
+ */
+export type LabelScore = Message<"tailor.model.v1.LabelScore"> & {
+  /**
+   * @generated from field: string label = 1;
+   */
+  label: string;
+
+  /**
+   * Softmax probability (single-label models) or sigmoid (multi-label models).
+   *
+   * @generated from field: float score = 2;
+   */
+  score: number;
+};
+
+/**
+ * Describes the message tailor.model.v1.LabelScore.
+ * Use `create(LabelScoreSchema)` to create a new message.
+ */
+export const LabelScoreSchema: GenMessage<LabelScore> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 5);
+
+/**
+ * @generated from message tailor.model.v1.Classification
+ */
+export type Classification = Message<"tailor.model.v1.Classification"> & {
+  /**
+   * All labels, best first.
+   *
+   * @generated from field: repeated tailor.model.v1.LabelScore labels = 1;
+   */
+  labels: LabelScore[];
+};
+
+/**
+ * Describes the message tailor.model.v1.Classification.
+ * Use `create(ClassificationSchema)` to create a new message.
+ */
+export const ClassificationSchema: GenMessage<Classification> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 6);
+
+/**
+ * @generated from message tailor.model.v1.ClassifyResponse
+ */
+export type ClassifyResponse = Message<"tailor.model.v1.ClassifyResponse"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: repeated tailor.model.v1.Classification results = 3;
+   */
+  results: Classification[];
+};
+
+/**
+ * Describes the message tailor.model.v1.ClassifyResponse.
+ * Use `create(ClassifyResponseSchema)` to create a new message.
+ */
+export const ClassifyResponseSchema: GenMessage<ClassifyResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 7);
+
+/**
+ * @generated from message tailor.model.v1.GenerationParams
+ */
+export type GenerationParams = Message<"tailor.model.v1.GenerationParams"> & {
+  /**
+   * Most new tokens; 0 means the model's generation_config default (or 256).
+   *
+   * @generated from field: uint32 max_tokens = 1;
+   */
+  maxTokens: number;
+
+  /**
+   * 0 means greedy decoding.
+   *
+   * @generated from field: float temperature = 2;
+   */
+  temperature: number;
+
+  /**
+   * 0 disables top-k.
+   *
+   * @generated from field: uint32 top_k = 3;
+   */
+  topK: number;
+
+  /**
+   * 0 or 1 disables nucleus sampling.
+   *
+   * @generated from field: float top_p = 4;
+   */
+  topP: number;
+
+  /**
+   * 1 or 0 disables it; >1 penalises tokens already in the context (CTRL-style).
+   *
+   * @generated from field: float repetition_penalty = 5;
+   */
+  repetitionPenalty: number;
+
+  /**
+   * Generation stops before any of these strings; they are not returned.
+   *
+   * @generated from field: repeated string stop = 6;
+   */
+  stop: string[];
+
+  /**
+   * Sampling seed; 0 picks one at random.
+   *
+   * @generated from field: uint64 seed = 7;
+   */
+  seed: bigint;
+};
+
+/**
+ * Describes the message tailor.model.v1.GenerationParams.
+ * Use `create(GenerationParamsSchema)` to create a new message.
+ */
+export const GenerationParamsSchema: GenMessage<GenerationParams> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 8);
+
+/**
+ * @generated from message tailor.model.v1.GenerateRequest
+ */
+export type GenerateRequest = Message<"tailor.model.v1.GenerateRequest"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: string prompt = 3;
+   */
+  prompt: string;
+
+  /**
+   * @generated from field: tailor.model.v1.GenerationParams params = 4;
+   */
+  params?: GenerationParams | undefined;
+};
+
+/**
+ * Describes the message tailor.model.v1.GenerateRequest.
+ * Use `create(GenerateRequestSchema)` to create a new message.
+ */
+export const GenerateRequestSchema: GenMessage<GenerateRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 9);
+
+/**
+ * @generated from message tailor.model.v1.Usage
+ */
+export type Usage = Message<"tailor.model.v1.Usage"> & {
+  /**
+   * @generated from field: uint32 prompt_tokens = 1;
+   */
+  promptTokens: number;
+
+  /**
+   * @generated from field: uint32 completion_tokens = 2;
+   */
+  completionTokens: number;
+};
+
+/**
+ * Describes the message tailor.model.v1.Usage.
+ * Use `create(UsageSchema)` to create a new message.
+ */
+export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 10);
+
+/**
+ * @generated from message tailor.model.v1.GenerateResponse
+ */
+export type GenerateResponse = Message<"tailor.model.v1.GenerateResponse"> & {
+  /**
+   * New text since the previous message (may be empty while a multi-byte character is incomplete).
+   *
+   * @generated from field: string delta = 1;
+   */
+  delta: string;
+
+  /**
+   * @generated from field: repeated uint32 token_ids = 2;
+   */
+  tokenIds: number[];
+
+  /**
+   * Set on the last message only.
+   *
+   * @generated from field: tailor.model.v1.FinishReason finish_reason = 3;
+   */
+  finishReason: FinishReason;
+
+  /**
+   * Set on the last message only.
+   *
+   * @generated from field: tailor.model.v1.Usage usage = 4;
+   */
+  usage?: Usage | undefined;
+
+  /**
+   * @generated from field: string model = 5;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 6;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message tailor.model.v1.GenerateResponse.
+ * Use `create(GenerateResponseSchema)` to create a new message.
+ */
+export const GenerateResponseSchema: GenMessage<GenerateResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 11);
+
+/**
+ * @generated from message tailor.model.v1.TokenizeRequest
+ */
+export type TokenizeRequest = Message<"tailor.model.v1.TokenizeRequest"> & {
+  /**
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * @generated from field: repeated string texts = 3;
+   */
+  texts: string[];
+
+  /**
+   * Optional: second segments, one per text, for pair models.
+   *
+   * @generated from field: repeated string text_pairs = 4;
+   */
+  textPairs: string[];
+
+  /**
+   * @generated from field: bool add_special_tokens = 5;
+   */
+  addSpecialTokens: boolean;
+};
+
+/**
+ * Describes the message tailor.model.v1.TokenizeRequest.
+ * Use `create(TokenizeRequestSchema)` to create a new message.
+ */
+export const TokenizeRequestSchema: GenMessage<TokenizeRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 12);
+
+/**
+ * @generated from message tailor.model.v1.TokenizedText
+ */
+export type TokenizedText = Message<"tailor.model.v1.TokenizedText"> & {
+  /**
+   * @generated from field: repeated uint32 ids = 1;
+   */
+  ids: number[];
+
+  /**
+   * @generated from field: repeated string tokens = 2;
+   */
+  tokens: string[];
+};
+
+/**
+ * Describes the message tailor.model.v1.TokenizedText.
+ * Use `create(TokenizedTextSchema)` to create a new message.
+ */
+export const TokenizedTextSchema: GenMessage<TokenizedText> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 13);
+
+/**
+ * @generated from message tailor.model.v1.TokenizeResponse
+ */
+export type TokenizeResponse = Message<"tailor.model.v1.TokenizeResponse"> & {
+  /**
+   * @generated from field: repeated tailor.model.v1.TokenizedText results = 1;
+   */
+  results: TokenizedText[];
+};
+
+/**
+ * Describes the message tailor.model.v1.TokenizeResponse.
+ * Use `create(TokenizeResponseSchema)` to create a new message.
+ */
+export const TokenizeResponseSchema: GenMessage<TokenizeResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 14);
+
+/**
  * @generated from message tailor.model.v1.ListModelsRequest
  */
 export type ListModelsRequest = Message<"tailor.model.v1.ListModelsRequest"> & {
@@ -95,7 +494,7 @@ export type ListModelsRequest = Message<"tailor.model.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_model_v1_model, 2);
+  messageDesc(file_tailor_model_v1_model, 15);
 
 /**
  * @generated from message tailor.model.v1.ModelInfo
@@ -112,6 +511,8 @@ export type ModelInfo = Message<"tailor.model.v1.ModelInfo"> & {
   version: string;
 
   /**
+   * embedder, reranker, classifier, causal-lm or adapter.
+   *
    * @generated from field: string kind = 3;
    */
   kind: string;
@@ -135,6 +536,11 @@ export type ModelInfo = Message<"tailor.model.v1.ModelInfo"> & {
    * @generated from field: uint32 queue_depth = 7;
    */
   queueDepth: number;
+
+  /**
+   * @generated from field: repeated string labels = 8;
+   */
+  labels: string[];
 };
 
 /**
@@ -142,7 +548,7 @@ export type ModelInfo = Message<"tailor.model.v1.ModelInfo"> & {
  * Use `create(ModelInfoSchema)` to create a new message.
  */
 export const ModelInfoSchema: GenMessage<ModelInfo> = /*@__PURE__*/
-  messageDesc(file_tailor_model_v1_model, 3);
+  messageDesc(file_tailor_model_v1_model, 16);
 
 /**
  * @generated from message tailor.model.v1.ListModelsResponse
@@ -159,16 +565,136 @@ export type ListModelsResponse = Message<"tailor.model.v1.ListModelsResponse"> &
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_model_v1_model, 4);
+  messageDesc(file_tailor_model_v1_model, 17);
 
 /**
- * Runs models on ONNX Runtime.
+ * @generated from message tailor.model.v1.LoadModelRequest
+ */
+export type LoadModelRequest = Message<"tailor.model.v1.LoadModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Empty: the newest version in the artifact store.
+   *
+   * @generated from field: string version = 2;
+   */
+  version: string;
+
+  /**
+   * Optional: the base embedder an adapter is chained after (name@version or name).
+   *
+   * @generated from field: string base = 3;
+   */
+  base: string;
+};
+
+/**
+ * Describes the message tailor.model.v1.LoadModelRequest.
+ * Use `create(LoadModelRequestSchema)` to create a new message.
+ */
+export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 18);
+
+/**
+ * @generated from message tailor.model.v1.LoadModelResponse
+ */
+export type LoadModelResponse = Message<"tailor.model.v1.LoadModelResponse"> & {
+  /**
+   * @generated from field: tailor.model.v1.ModelInfo model = 1;
+   */
+  model?: ModelInfo | undefined;
+};
+
+/**
+ * Describes the message tailor.model.v1.LoadModelResponse.
+ * Use `create(LoadModelResponseSchema)` to create a new message.
+ */
+export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 19);
+
+/**
+ * @generated from message tailor.model.v1.UnloadModelRequest
+ */
+export type UnloadModelRequest = Message<"tailor.model.v1.UnloadModelRequest"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string version = 2;
+   */
+  version: string;
+};
+
+/**
+ * Describes the message tailor.model.v1.UnloadModelRequest.
+ * Use `create(UnloadModelRequestSchema)` to create a new message.
+ */
+export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 20);
+
+/**
+ * @generated from message tailor.model.v1.UnloadModelResponse
+ */
+export type UnloadModelResponse = Message<"tailor.model.v1.UnloadModelResponse"> & {
+};
+
+/**
+ * Describes the message tailor.model.v1.UnloadModelResponse.
+ * Use `create(UnloadModelResponseSchema)` to create a new message.
+ */
+export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_model_v1_model, 21);
+
+/**
+ * @generated from enum tailor.model.v1.FinishReason
+ */
+export enum FinishReason {
+  /**
+   * @generated from enum value: FINISH_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The model emitted its end-of-sequence token.
+   *
+   * @generated from enum value: FINISH_REASON_STOP = 1;
+   */
+  STOP = 1,
+
+  /**
+   * max_tokens was reached.
+   *
+   * @generated from enum value: FINISH_REASON_LENGTH = 2;
+   */
+  LENGTH = 2,
+
+  /**
+   * A stop sequence matched.
+   *
+   * @generated from enum value: FINISH_REASON_STOP_SEQUENCE = 3;
+   */
+  STOP_SEQUENCE = 3,
+}
+
+/**
+ * Describes the enum tailor.model.v1.FinishReason.
+ */
+export const FinishReasonSchema: GenEnum<FinishReason> = /*@__PURE__*/
+  enumDesc(file_tailor_model_v1_model, 0);
+
+/**
+ * Runs every model Tailor uses on ONNX Runtime: embedders, rerankers, classifiers and causal LMs.
  *
  * @generated from service tailor.model.v1.ModelService
  */
 export const ModelService: GenService<{
   /**
-   * Embeds a batch of texts with an embedder model.
+   * Embeds a batch of texts with an embedder model (plus its adapter, if the model has one).
    *
    * @generated from rpc tailor.model.v1.ModelService.Embed
    */
@@ -178,12 +704,73 @@ export const ModelService: GenService<{
     output: typeof EmbedResponseSchema;
   },
   /**
+   * Scores (query, passage) pairs with a cross-encoder.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.Rerank
+   */
+  rerank: {
+    methodKind: "unary";
+    input: typeof RerankRequestSchema;
+    output: typeof RerankResponseSchema;
+  },
+  /**
+   * Classifies texts with a sequence classifier; labels come from the model's config.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.Classify
+   */
+  classify: {
+    methodKind: "unary";
+    input: typeof ClassifyRequestSchema;
+    output: typeof ClassifyResponseSchema;
+  },
+  /**
+   * Generates text from a prompt, streaming token deltas, then a final message with the finish
+   * reason and usage.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.Generate
+   */
+  generate: {
+    methodKind: "server_streaming";
+    input: typeof GenerateRequestSchema;
+    output: typeof GenerateResponseSchema;
+  },
+  /**
+   * Tokenizes texts (or text pairs) with a model's tokenizer.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.Tokenize
+   */
+  tokenize: {
+    methodKind: "unary";
+    input: typeof TokenizeRequestSchema;
+    output: typeof TokenizeResponseSchema;
+  },
+  /**
    * @generated from rpc tailor.model.v1.ModelService.ListModels
    */
   listModels: {
     methodKind: "unary";
     input: typeof ListModelsRequestSchema;
     output: typeof ListModelsResponseSchema;
+  },
+  /**
+   * Loads a model from the artifact store without a restart.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.LoadModel
+   */
+  loadModel: {
+    methodKind: "unary";
+    input: typeof LoadModelRequestSchema;
+    output: typeof LoadModelResponseSchema;
+  },
+  /**
+   * Unloads a model; calls already queued for it finish first.
+   *
+   * @generated from rpc tailor.model.v1.ModelService.UnloadModel
+   */
+  unloadModel: {
+    methodKind: "unary";
+    input: typeof UnloadModelRequestSchema;
+    output: typeof UnloadModelResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tailor_model_v1_model, 0);
