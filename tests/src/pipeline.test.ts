@@ -1,9 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { publishDataEvent } from "@tailor/bus";
 import { SearchMode } from "@tailor/proto";
-import { waitFor } from "@tailor/testing";
+import { type Harness, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "./harness.js";
 
 /** A made-up word per document, so a keyword search can find exactly that document. */
 const marker = (tenant: string, n: number) => `zq${tenant.slice(0, 3)}${n}x`;

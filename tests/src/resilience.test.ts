@@ -2,9 +2,8 @@ import { Buffer } from "node:buffer";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { CLOUDEVENTS_JSON, Events, publishDataEvent } from "@tailor/bus";
 import { ChunksDeletedSchema, SearchMode } from "@tailor/proto";
-import { waitFor } from "@tailor/testing";
+import { type Harness, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, startHarness } from "./harness.js";
 
 describe("resilience: poison events and crashes (real NATS, PostgreSQL, services)", () => {
   let h: Harness;

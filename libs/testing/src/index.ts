@@ -1,3 +1,4 @@
+export { type Harness, ROOT, startHarness } from "./harness.js";
 export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
 export { freePort } from "./ports.js";
 export { createTestDatabase, type TestDatabase, testDatabaseAdminUrl } from "./postgres.js";

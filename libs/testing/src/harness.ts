@@ -17,7 +17,7 @@ import {
 } from "@tailor/testing";
 import pg from "pg";
 
-export const ROOT = resolve(import.meta.dirname, "../..");
+export const ROOT = resolve(import.meta.dirname, "../../..");
 
 /** A whole Tailor stack of the suite's own: own database, bus prefix, ports and data dir. */
 export interface Harness {
