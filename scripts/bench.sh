@@ -9,4 +9,5 @@ if [ -z "$name" ] || [ ! -f "bench/src/$name.ts" ]; then
   exit 2
 fi
 shift
+export TAILOR_LOG_LEVEL=${TAILOR_LOG_LEVEL:-warn}
 exec node --import tsx "bench/src/$name.ts" "$@"

@@ -9,7 +9,11 @@ describe("resilience: poison events and crashes (real NATS, PostgreSQL, services
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness("res", { TAILOR_INGESTION_MAX_TEXT_BYTES: "3000000" });
+    // Small embedding batches keep the crash test's stream long enough to kill it in the middle.
+    h = await startHarness("res", {
+      TAILOR_INGESTION_MAX_TEXT_BYTES: "3000000",
+      TAILOR_EMBEDDING_BATCH_MESSAGES: "4",
+    });
   }, 300_000);
   afterAll(async () => {
     await h?.close();
@@ -159,7 +163,7 @@ describe("resilience: poison events and crashes (real NATS, PostgreSQL, services
   });
 
   it("the embedding service killed with SIGKILL mid-stream loses nothing and duplicates nothing", async () => {
-    const n = 400;
+    const n = 1000;
     const jobs = [];
     for (let i = 0; i < n; i++) {
       jobs.push(

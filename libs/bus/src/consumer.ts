@@ -43,6 +43,8 @@ export class DurableConsumer {
   private done?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  /** Wakes a batch pump that is waiting for room. */
+  private release?: () => void;
 
   constructor(
     private readonly bus: Bus,
@@ -108,10 +110,17 @@ export class DurableConsumer {
     const queue: JsMsg[] = [];
     let wake: (() => void) | undefined;
     let ended = false;
+    // Back-pressure: stop reading (and so pulling) while two batches are already waiting, so
+    // messages do not sit unprocessed in memory until their ack wait runs out.
+    const limit = o.maxBatch * 2;
     const pump = (async () => {
       for await (const m of messages) {
         queue.push(m);
         wake?.();
+        while (queue.length >= limit && !this.stopping)
+          await new Promise<void>((r) => {
+            this.release = r;
+          });
       }
       ended = true;
       wake?.();
@@ -137,6 +146,8 @@ export class DurableConsumer {
           wake = undefined;
         }
         const batch = queue.splice(0, o.maxBatch);
+        this.release?.();
+        this.release = undefined;
         if (this.stopping) {
           for (const m of batch) m.nak();
           continue;
@@ -152,6 +163,7 @@ export class DurableConsumer {
     if (this.stopping) return this.done;
     this.stopping = true;
     this.messages?.stop();
+    this.release?.();
     await this.done;
   }
 

@@ -9,6 +9,7 @@ export const sharedEnvSchema = {
     .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
     .default("postgres://postgres@127.0.0.1:5432/tailor"),
   TAILOR_BUS_PREFIX: env.prefix(),
+  TAILOR_BUS_REPLICAS: env.int(1, 1, 5),
   TAILOR_DATA_DIR: z.string().min(1).default(".tailor/data"),
   TAILOR_HOST: z.string().min(1).default("127.0.0.1"),
 };
@@ -18,6 +19,8 @@ export interface SharedConfig {
   databaseUrl: string;
   /** Prefix of every subject and stream name, so several deployments or test suites share one NATS. */
   busPrefix: string;
+  /** Replicas of each JetStream stream: 1 on a laptop, 3 on a cluster. */
+  busReplicas: number;
   dataDir: string;
   host: string;
 }
@@ -28,6 +31,7 @@ export function parseSharedConfig(e: NodeJS.ProcessEnv): SharedConfig {
     natsUrl: v.TAILOR_NATS_URL,
     databaseUrl: v.TAILOR_DATABASE_URL,
     busPrefix: v.TAILOR_BUS_PREFIX,
+    busReplicas: v.TAILOR_BUS_REPLICAS,
     dataDir: v.TAILOR_DATA_DIR,
     host: v.TAILOR_HOST,
   };

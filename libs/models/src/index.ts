@@ -8,7 +8,9 @@ export {
   loadWinkEmbeddings,
   type WinkEmbeddings,
 } from "./glove-onnx.js";
+export * from "./hf/index.js";
 export { buildMeanPoolGraph, type MeanPoolGraphSpec } from "./mean-pool-graph.js";
+export * from "./testing/index.js";
 export {
   countTokens,
   type EncodedBatch,

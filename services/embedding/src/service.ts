@@ -19,6 +19,7 @@ export async function create(
     url: config.natsUrl,
     name: "tailor-embedding",
     prefix: config.busPrefix,
+    replicas: config.busReplicas,
     logger,
   });
   const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);

@@ -5,7 +5,7 @@ export interface IngestionConfig extends SharedConfig {
   /** Largest document body accepted, in UTF-8 bytes. */
   maxTextBytes: number;
   chunk: { maxTokens: number; overlapTokens: number };
-  consumer: { concurrency: number; maxDeliver: number };
+  consumer: { batch: number; maxDeliver: number };
   dbPoolSize: number;
 }
 
@@ -16,7 +16,7 @@ export function parseIngestionConfig(e: NodeJS.ProcessEnv): IngestionConfig {
       TAILOR_INGESTION_MAX_TEXT_BYTES: env.int(10 * 1024 * 1024, 1),
       TAILOR_INGESTION_CHUNK_TOKENS: env.int(256, 16, 8192),
       TAILOR_INGESTION_CHUNK_OVERLAP: env.int(32, 0, 4096),
-      TAILOR_INGESTION_CONCURRENCY: env.int(16, 1, 256),
+      TAILOR_INGESTION_BATCH: env.int(128, 1, 1024),
       TAILOR_INGESTION_MAX_DELIVER: env.int(8, 1, 100),
       TAILOR_INGESTION_DB_POOL: env.int(10, 1, 200),
     },
@@ -31,7 +31,7 @@ export function parseIngestionConfig(e: NodeJS.ProcessEnv): IngestionConfig {
       overlapTokens: v.TAILOR_INGESTION_CHUNK_OVERLAP,
     },
     consumer: {
-      concurrency: v.TAILOR_INGESTION_CONCURRENCY,
+      batch: v.TAILOR_INGESTION_BATCH,
       maxDeliver: v.TAILOR_INGESTION_MAX_DELIVER,
     },
     dbPoolSize: v.TAILOR_INGESTION_DB_POOL,

@@ -37,6 +37,7 @@ export async function createContext(
       url: config.natsUrl,
       name: "tailor-ingestion",
       prefix: config.busPrefix,
+      replicas: config.busReplicas,
       logger,
     });
   } catch (err) {

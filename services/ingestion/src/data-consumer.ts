@@ -1,51 +1,86 @@
-import { DurableConsumer, PoisonMessageError } from "@tailor/bus";
+import { DurableConsumer, type JsMsg, type Outcome, PoisonMessageError } from "@tailor/bus";
 import { isInvalidContentError, isUnsupportedContentTypeError } from "./content/index.js";
 import type { IngestionContext } from "./context.js";
-import { decodeDataEvent } from "./data-event.js";
+import { type DataCommand, decodeDataEvent } from "./data-event.js";
+import type { DocumentInputData } from "./document-store.js";
 
 /** Consumes `data.>`: every published document event becomes a stored version and chunk events. */
 export function createDataConsumer(ctx: IngestionContext): DurableConsumer {
-  const consumer = new DurableConsumer(ctx.bus, {
+  return new DurableConsumer(ctx.bus, {
     stream: "DATA",
     durable: "ingestion",
     filterSubject: ctx.bus.subjects.all("data"),
-    concurrency: ctx.config.consumer.concurrency,
     maxDeliver: ctx.config.consumer.maxDeliver,
     logger: ctx.logger,
   });
-  return consumer;
 }
 
+/**
+ * Handles messages in batches: runs of upserts are stored in one transaction each, a delete is
+ * applied in its place in the stream order.
+ */
 export async function startDataConsumer(
   ctx: IngestionContext,
   consumer: DurableConsumer,
 ): Promise<void> {
-  await consumer.start(async (msg) => {
-    const cmd = await decodeDataEvent(msg, ctx.bus.subjects, {
-      maxTextBytes: ctx.config.maxTextBytes,
-      claims: ctx.claims,
-    });
-    const seq = msg.seq;
-    if (cmd.op === "delete") {
-      await ctx.store.delete(cmd, seq);
-      return;
-    }
-    try {
-      const r = await ctx.store.upsert(cmd, seq);
-      ctx.logger.debug(
-        {
-          tenant: cmd.tenant,
-          source: cmd.source,
-          id: cmd.id,
-          status: r.status,
-          chunks: r.chunkCount,
-        },
-        "document",
+  await consumer.startBatches(
+    { maxBatch: ctx.config.consumer.batch, maxWaitMs: 5 },
+    async (msgs) => {
+      const outcomes: Outcome[] = msgs.map(() => ({ ok: true }));
+      const decoded = await Promise.all(
+        msgs.map((m) =>
+          decodeDataEvent(m, ctx.bus.subjects, {
+            maxTextBytes: ctx.config.maxTextBytes,
+            claims: ctx.claims,
+          }).then(
+            (cmd) => ({ cmd }),
+            (error: unknown) => ({ error }),
+          ),
+        ),
       );
-    } catch (err) {
-      if (isUnsupportedContentTypeError(err) || isInvalidContentError(err))
-        throw new PoisonMessageError(err.message, { cause: err });
-      throw err;
-    }
-  });
+      let run: { i: number; doc: DocumentInputData; eventSeq: number }[] = [];
+      const flush = async () => {
+        if (run.length === 0) return;
+        const batch = run;
+        run = [];
+        try {
+          const results = await ctx.store.upsertMany(
+            batch.map(({ doc, eventSeq }) => ({ doc, eventSeq })),
+          );
+          for (const [j, r] of results.entries()) {
+            if ("error" in r) outcomes[batch[j]!.i] = { ok: false, error: asPoison(r.error) };
+          }
+        } catch (error) {
+          for (const b of batch) outcomes[b.i] = { ok: false, error };
+        }
+      };
+      for (const [i, d] of decoded.entries()) {
+        if ("error" in d) {
+          outcomes[i] = { ok: false, error: d.error };
+          continue;
+        }
+        const cmd: DataCommand = d.cmd;
+        const seq = (msgs[i] as JsMsg).seq;
+        if (cmd.op === "upsert") {
+          run.push({ i, doc: cmd, eventSeq: seq });
+          continue;
+        }
+        await flush();
+        try {
+          await ctx.store.delete(cmd, seq);
+        } catch (error) {
+          outcomes[i] = { ok: false, error };
+        }
+      }
+      await flush();
+      return outcomes;
+    },
+  );
+}
+
+/** Content that cannot be extracted will never succeed: dead-letter it with the reason. */
+function asPoison(err: unknown): unknown {
+  if (isUnsupportedContentTypeError(err) || isInvalidContentError(err))
+    return new PoisonMessageError(err.message, { cause: err });
+  return err;
 }

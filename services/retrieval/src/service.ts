@@ -68,6 +68,7 @@ export async function create(
         url: config.natsUrl,
         name: "tailor-retrieval",
         prefix: config.busPrefix,
+        replicas: config.busReplicas,
         logger,
       });
       indexer = new Indexer(bus, store, keyword, catalog, state, config, logger);

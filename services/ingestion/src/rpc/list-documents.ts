@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { sql } from "@tailor/db";
 import {
   type ListDocumentsRequest,
   type ListDocumentsResponse,
@@ -25,28 +26,24 @@ export async function listDocuments(
   if (size > 1000) throw invalidArgument("page_size", "must be between 1 and 1000");
   let cursor: Cursor | undefined;
   if (req.pageToken) cursor = decodeToken(req.pageToken);
+  // Microseconds since the epoch: a JavaScript Date would drop the microseconds PostgreSQL
+  // keeps, and rows written in one transaction share their timestamp.
+  const us = sql<string>`(extract(epoch from updated_at) * 1000000)::bigint`;
   let q = ctx.database.db
     .selectFrom("documents")
     .selectAll()
+    .select(us.as("updated_us"))
     .where("tenant", "=", req.tenant)
     .where("deleted", "=", false);
   if (req.source) q = q.where("source", "=", req.source);
   if (cursor) {
     const c = cursor;
-    q = q.where((eb) =>
-      eb.or([
-        eb("updated_at", "<", new Date(c.u)),
-        eb.and([eb("updated_at", "=", new Date(c.u)), eb("source", ">", c.s)]),
-        eb.and([
-          eb("updated_at", "=", new Date(c.u)),
-          eb("source", "=", c.s),
-          eb("external_id", ">", c.i),
-        ]),
-      ]),
+    q = q.where(
+      sql<boolean>`(${us} < ${c.u}::bigint or (${us} = ${c.u}::bigint and (source, external_id) > (${c.s}, ${c.i})))`,
     );
   }
   const rows = await q
-    .orderBy("updated_at", "desc")
+    .orderBy(us, "desc")
     .orderBy("source")
     .orderBy("external_id")
     .limit(size + 1)
@@ -55,7 +52,7 @@ export async function listDocuments(
   const last = page[page.length - 1];
   const next =
     rows.length > size && last
-      ? encodeToken({ u: last.updated_at.toISOString(), s: last.source, i: last.external_id })
+      ? encodeToken({ u: String(last.updated_us), s: last.source, i: last.external_id })
       : "";
   return create(ListDocumentsResponseSchema, {
     documents: page.map(toDocument),
@@ -74,7 +71,7 @@ function decodeToken(t: string): Cursor {
       typeof c.u !== "string" ||
       typeof c.s !== "string" ||
       typeof c.i !== "string" ||
-      Number.isNaN(Date.parse(c.u))
+      !/^\d{1,20}$/.test(c.u)
     )
       throw new Error("shape");
     return c;
