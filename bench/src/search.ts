@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ChunkPayload, EmbeddedVectorStore } from "../../libs/vector/src/index.js";
 import { KeywordIndex } from "../../services/retrieval/src/keyword/index.js";
+import { rpcSearchBench } from "./search-rpc.js";
 
 /** Sizes of one benchmark run; the defaults are the published configuration. */
 export interface SearchBenchOptions {
@@ -208,6 +209,8 @@ export async function main(options: SearchBenchOptions = {}): Promise<void> {
   };
   for (const kind of o.datasets) await vectorBench(kind, o);
   if (o.keywordDocs > 0) await keywordBench(o);
+  // The same through RetrievalService with real text and real GloVe vectors.
+  await rpcSearchBench(o.vectors);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
