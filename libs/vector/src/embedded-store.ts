@@ -97,7 +97,7 @@ export class EmbeddedVectorStore implements VectorStore {
       t.unref();
       this.timers.push(t);
     };
-    every(this.opts.flushIntervalMs, () => this.wal?.sync());
+    every(this.opts.flushIntervalMs, () => void this.wal?.syncAsync().catch(() => {}));
     every(this.opts.snapshotIntervalMs, () => {
       if (this.changedSinceSnapshot) this.snapshot();
     });
@@ -190,7 +190,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   async flush(): Promise<void> {
-    this.requireOpen().sync();
+    await this.requireOpen().syncAsync();
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { crc32 } from "./crc32.js";
 import type { ChunkPayload } from "./types.js";
 
@@ -100,6 +100,7 @@ export class WalWriter {
   private fd: number;
   bytes = 0;
   private dirty = false;
+  private inflight?: Promise<void>;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, "a");
@@ -116,6 +117,30 @@ export class WalWriter {
     if (!this.dirty || this.fd < 0) return;
     fsyncSync(this.fd);
     this.dirty = false;
+  }
+
+  /**
+   * Like `sync`, but on libuv's thread pool: an fsync can take tens of milliseconds, and the
+   * retrieval service must keep answering searches meanwhile.
+   */
+  async syncAsync(): Promise<void> {
+    // Wait for an fsync already running: what it covers was written before it started.
+    while (this.inflight) await this.inflight.catch(() => {});
+    if (!this.dirty || this.fd < 0) return;
+    this.dirty = false;
+    const fd = this.fd;
+    const p = new Promise<void>((resolve, reject) =>
+      fsync(fd, (err) => (err ? reject(err) : resolve())),
+    ).catch((err: unknown) => {
+      this.dirty = true;
+      throw err;
+    });
+    this.inflight = p;
+    try {
+      await p;
+    } finally {
+      if (this.inflight === p) this.inflight = undefined;
+    }
   }
 
   close(): void {

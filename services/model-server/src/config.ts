@@ -7,10 +7,18 @@ import {
   z,
 } from "@tailor/config";
 
+/** A model asked for at start: `name` or `name@version` (newest when the version is absent). */
+export interface ModelRef {
+  name: string;
+  version: string;
+}
+
 export interface ModelServerConfig extends SharedConfig {
   port: number;
-  /** Where built and downloaded models are cached. */
+  /** Where built and downloaded models are cached, and the local artifact store's root. */
   modelDir: string;
+  /** JetStream Object Store bucket holding published models; empty means the local store only. */
+  artifactBucket: string;
   executionProvider: "cpu" | "cuda" | "auto";
   intraOpThreads: number;
   interOpThreads: number;
@@ -21,9 +29,59 @@ export interface ModelServerConfig extends SharedConfig {
     maxQueueItems: number;
     maxTokens: number;
   };
+  generation: {
+    /** Streams one causal LM decodes together. */
+    maxConcurrentStreams: number;
+    /** Streams waiting for a slot before new ones get RESOURCE_EXHAUSTED. */
+    maxQueuedStreams: number;
+  };
+  /**
+   * "glove": the built-in GloVe embedder serves Embed calls that name no model; "none": no
+   * built-in embedder (tests, GPU boxes that only serve artifacts); any other value names a
+   * model (`name[@version]`) from the artifact store that does.
+   */
+  defaultEmbedder: "glove" | "none" | ModelRef;
+  /** Models loaded from the artifact store at start, in order (adapters after their base). */
+  preload: ModelRef[];
   /** Limit vocabulary of the default embedder (0 = all words). */
   gloveMaxVocab: number;
 }
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Parses `name` or `name@version`; returns a problem string when malformed. */
+export function parseModelRef(s: string): ModelRef | string {
+  const at = s.indexOf("@");
+  const name = at === -1 ? s : s.slice(0, at);
+  const version = at === -1 ? "" : s.slice(at + 1);
+  if (!NAME.test(name)) return `model name ${JSON.stringify(name)} is not [A-Za-z0-9._-]+`;
+  if (at !== -1 && !NAME.test(version))
+    return `version ${JSON.stringify(version)} of ${name} is not [A-Za-z0-9._-]+`;
+  return { name, version };
+}
+
+const modelRef = z.string().transform((s, ctx) => {
+  const r = parseModelRef(s.trim());
+  if (typeof r === "string") {
+    ctx.addIssue({ code: "custom", message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+const modelRefList = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const refs: ModelRef[] = [];
+    for (const part of s.split(",")) {
+      if (!part.trim()) continue;
+      const r = parseModelRef(part.trim());
+      if (typeof r === "string") ctx.addIssue({ code: "custom", message: r });
+      else refs.push(r);
+    }
+    return refs;
+  });
 
 export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig {
   const shared = parseSharedConfig(e);
@@ -31,6 +89,10 @@ export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig 
     {
       TAILOR_MODEL_SERVER_PORT: env.port(defaultPorts.modelServer),
       TAILOR_MODEL_SERVER_MODEL_DIR: z.string().optional(),
+      TAILOR_MODEL_SERVER_ARTIFACT_BUCKET: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, "only letters, digits, '-' and '_' are allowed")
+        .optional(),
       TAILOR_MODEL_SERVER_EXECUTION_PROVIDER: z.enum(["cpu", "cuda", "auto"]).default("cpu"),
       TAILOR_MODEL_SERVER_INTRA_OP_THREADS: env.int(0, 0, 256),
       TAILOR_MODEL_SERVER_INTER_OP_THREADS: env.int(0, 0, 256),
@@ -39,6 +101,15 @@ export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig 
       TAILOR_MODEL_SERVER_MAX_QUEUE_DELAY_MS: env.int(2, 0, 1000),
       TAILOR_MODEL_SERVER_MAX_QUEUE_ITEMS: env.int(8192, 1, 1_000_000),
       TAILOR_MODEL_SERVER_BATCH_TOKENS: env.int(65_536, 1, 10_000_000),
+      TAILOR_MODEL_SERVER_GENERATION_STREAMS: env.int(8, 1, 1024),
+      // At least 1: the decode scheduler counts a stream as queued until its first step, so 0
+      // would refuse every stream even with free slots.
+      TAILOR_MODEL_SERVER_GENERATION_QUEUE: env.int(64, 1, 100_000),
+      TAILOR_MODEL_SERVER_DEFAULT_EMBEDDER: z
+        .string()
+        .default("glove")
+        .pipe(z.union([z.enum(["glove", "none"]), modelRef])),
+      TAILOR_MODEL_SERVER_PRELOAD: modelRefList,
       TAILOR_MODEL_SERVER_GLOVE_MAX_VOCAB: env.int(0, 0, 10_000_000),
     },
     e,
@@ -47,6 +118,7 @@ export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig 
     ...shared,
     port: v.TAILOR_MODEL_SERVER_PORT,
     modelDir: v.TAILOR_MODEL_SERVER_MODEL_DIR ?? `${shared.dataDir}/models`,
+    artifactBucket: v.TAILOR_MODEL_SERVER_ARTIFACT_BUCKET ?? "",
     executionProvider: v.TAILOR_MODEL_SERVER_EXECUTION_PROVIDER,
     intraOpThreads: v.TAILOR_MODEL_SERVER_INTRA_OP_THREADS,
     interOpThreads: v.TAILOR_MODEL_SERVER_INTER_OP_THREADS,
@@ -57,6 +129,12 @@ export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig 
       maxQueueItems: v.TAILOR_MODEL_SERVER_MAX_QUEUE_ITEMS,
       maxTokens: v.TAILOR_MODEL_SERVER_BATCH_TOKENS,
     },
+    generation: {
+      maxConcurrentStreams: v.TAILOR_MODEL_SERVER_GENERATION_STREAMS,
+      maxQueuedStreams: v.TAILOR_MODEL_SERVER_GENERATION_QUEUE,
+    },
+    defaultEmbedder: v.TAILOR_MODEL_SERVER_DEFAULT_EMBEDDER,
+    preload: v.TAILOR_MODEL_SERVER_PRELOAD,
     gloveMaxVocab: v.TAILOR_MODEL_SERVER_GLOVE_MAX_VOCAB,
   };
 }

@@ -55,6 +55,9 @@ export class Indexer {
   private async handle(msgs: JsMsg[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const m of msgs) {
+      // Indexing is CPU work on the thread that answers searches: yield between messages so a
+      // search waits for at most one message's inserts, not a whole batch.
+      await new Promise<void>((r) => setImmediate(r));
       try {
         await this.apply(m);
         outcomes.push({ ok: true });

@@ -1,53 +1,33 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { HandlerContext } from "@connectrpc/connect";
 import { type EmbedRequest, type EmbedResponse, EmbedResponseSchema } from "@tailor/proto";
-import { invalidArgument } from "@tailor/service";
-import type { BatchedEmbedder, EmbeddedText } from "../embedder-pool.js";
 import type { ModelRegistry } from "../registry.js";
-import {
-  BatcherClosedError,
-  CancelledError,
-  DeadlineExceededError,
-  QueueFullError,
-} from "../runtime/batcher.js";
+import type { EmbeddedText } from "../served-model.js";
+import { batcherError, checkTexts } from "./errors.js";
 
-const MAX_TEXTS = 4096;
-const MAX_TEXT_BYTES = 1024 * 1024;
-
+/**
+ * Embeds texts with any loaded embedder or adapter (the default embedder when `model` is empty).
+ * Texts beyond the model's token limit are truncated; `token_counts` reports what it saw.
+ */
 export async function embed(
   registry: ModelRegistry,
   req: EmbedRequest,
-  o: { signal: AbortSignal; timeoutMs?: number },
+  ctx: Pick<HandlerContext, "signal" | "timeoutMs">,
 ): Promise<EmbedResponse> {
-  if (req.texts.length === 0) throw invalidArgument("texts", "must not be empty");
-  if (req.texts.length > MAX_TEXTS) throw invalidArgument("texts", `at most ${MAX_TEXTS} per call`);
-  req.texts.forEach((t, i) => {
-    if (t.length > MAX_TEXT_BYTES)
-      throw invalidArgument(
-        `texts[${i}]`,
-        `longer than ${MAX_TEXT_BYTES} bytes; split it (words past the model's token limit are truncated anyway)`,
-      );
-  });
-  const model: BatchedEmbedder = registry.embedder(req.model, req.version);
+  checkTexts("texts", req.texts, registry.maxItemsPerCall);
+  const model = registry.getKind(req.model, req.version, ["embedder", "adapter"], "Embed");
   let rows: EmbeddedText[];
   try {
-    rows = await model.batcher.submit(req.texts, { signal: o.signal, deadlineMs: o.timeoutMs });
+    rows = await model.embed.submit(req.texts, { signal: ctx.signal, deadlineMs: ctx.timeoutMs() });
   } catch (err) {
-    if (err instanceof QueueFullError)
-      throw new ConnectError("embedding queue is full; retry with backoff", Code.ResourceExhausted);
-    if (err instanceof DeadlineExceededError)
-      throw new ConnectError("deadline passed while queued", Code.DeadlineExceeded);
-    if (err instanceof CancelledError) throw new ConnectError("cancelled", Code.Canceled);
-    if (err instanceof BatcherClosedError)
-      throw new ConnectError("model is unloading", Code.Unavailable);
-    throw err;
+    throw batcherError(err, model.name);
   }
-  const d = model.model.dimensions;
+  const d = model.dimensions;
   const out = new Float32Array(rows.length * d);
   for (const [i, r] of rows.entries()) out.set(r.vector, i * d);
   return create(EmbedResponseSchema, {
-    model: model.model.name,
-    version: model.model.version,
+    model: model.name,
+    version: model.version,
     dimensions: d,
     vectors: new Uint8Array(out.buffer),
     tokenCounts: rows.map((r) => r.tokens),
