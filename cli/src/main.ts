@@ -3,14 +3,18 @@ import { ConnectError } from "@connectrpc/connect";
 import { ConfigError } from "@tailor/config";
 import { parseCliConfig } from "./config.js";
 import { ingest } from "./ingest.js";
+import { modelsCommand } from "./models.js";
 import { batchSearch, type ModeName, retrievalClient, searchOnce } from "./search.js";
 
 const USAGE = `usage:
   tailor ingest --tenant T (--jsonl FILE | --dir PATH) [--source S] [--format protobuf|cloudevents] [--no-progress]
   tailor search --tenant T "query" [--k N] [--mode dense|keyword|hybrid] [--source S] [--json]
   tailor search --tenant T --topics FILE --run OUT [--k 1000] [--mode M] [--tag TAG]
+  tailor models publish DIR --name N --version V [--root DIR]   (Hugging Face/Optimum ONNX folder)
+  tailor models load|unload --name N [--version V] [--base B]
+  tailor models list
 
-environment: TAILOR_NATS_URL, TAILOR_BUS_PREFIX, TAILOR_RETRIEVAL_URL`;
+environment: TAILOR_NATS_URL, TAILOR_BUS_PREFIX, TAILOR_RETRIEVAL_URL, TAILOR_MODEL_SERVER_URL, TAILOR_DATA_DIR`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -124,6 +128,33 @@ async function main(argv: string[]): Promise<number> {
         `${String(i + 1).padStart(2)}. ${h.score.toFixed(4)}  ${h.source}/${h.documentId}  ${h.title}\n    ${snippet}${h.text.length > 160 ? "…" : ""}`,
       );
     });
+    return 0;
+  }
+  if (cmd === "models") {
+    const [sub, ...more] = rest;
+    const { values, positionals } = parseArgs({
+      args: more,
+      allowPositionals: true,
+      options: {
+        name: { type: "string" },
+        version: { type: "string" },
+        base: { type: "string" },
+        root: { type: "string", default: `${config.dataDir}/models` },
+      },
+    });
+    console.log(
+      await modelsCommand(
+        {
+          sub: sub ?? "",
+          positionals,
+          name: values.name,
+          version: values.version,
+          base: values.base,
+          root: values.root ?? `${config.dataDir}/models`,
+        },
+        config.modelServerUrl,
+      ),
+    );
     return 0;
   }
   return usage(cmd ? `unknown command ${cmd}` : undefined);

@@ -1,3 +1,7 @@
+import { mulberry32 } from "@tailor/models";
+
+export { mulberry32 };
+
 /**
  * Synthetic documents and queries. The words are ordinary English so BM25 and the embedder do
  * real work; every document also carries one marker word found nowhere else, which is how the
@@ -19,18 +23,6 @@ const WORDS = (
   "team template tender ticket training travel upgrade vacation vendor warehouse warranty " +
   "website workflow"
 ).split(" ");
-
-/** mulberry32: a tiny seeded PRNG, so a run's text is reproducible from its seed. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A run id of lower-case letters: safe inside subject tokens and kept whole by the analyzer. */
 export function newRunId(rand: () => number = Math.random, length = 6): string {

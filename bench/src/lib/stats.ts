@@ -1,17 +1,6 @@
-/**
- * mulberry32: a tiny seeded 32-bit PRNG. Benchmarks need reproducible randomness, which
- * Math.random cannot give. Returns floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "@tailor/models";
+
+export { mulberry32 };
 
 function sortedCopy(values: readonly number[], fn: string): number[] {
   if (values.length === 0) throw new RangeError(`${fn} of an empty array`);

@@ -1,5 +1,6 @@
 import type { onnx as Onnx } from "onnx-proto";
 import onnxProto from "onnx-proto";
+import { valueInfo } from "./onnx-helpers.js";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -81,24 +82,6 @@ export function buildMeanPoolGraph(spec: MeanPoolGraphSpec): Onnx.IGraphProto {
 
 function keepDims(value: 0 | 1): Onnx.IAttributeProto {
   return { name: "keepdims", type: onnx.AttributeProto.AttributeType.INT, i: value };
-}
-
-function valueInfo(
-  name: string,
-  elemType: number,
-  shape: (string | number)[],
-): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
-        },
-      },
-    },
-  };
 }
 
 function int64Tensor(name: string, values: number[]): Onnx.ITensorProto {

@@ -1,6 +1,7 @@
 import type { onnx as Onnx } from "onnx-proto";
 // onnx-proto is CommonJS whose exports Node's ESM loader cannot name, so take the default export.
 import onnxProto from "onnx-proto";
+import { intAttr, intsAttr, valueInfo } from "../onnx-helpers.js";
 import {
   createLlamaWeights,
   type LlamaWeights,
@@ -246,32 +247,4 @@ export function buildLlamaGraph(w: LlamaWeights): Onnx.IGraphProto {
     initializer,
     node: nodes,
   });
-}
-
-function intAttr(name: string, i: number): Onnx.IAttributeProto {
-  return { name, type: INT, i };
-}
-
-function intsAttr(name: string, ints: number[]): Onnx.IAttributeProto {
-  return { name, type: INTS, ints };
-}
-
-function valueInfo(
-  name: string,
-  elemType: number,
-  shape: (string | number)[],
-): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: shape.map((dim) =>
-            typeof dim === "string" ? { dimParam: dim } : { dimValue: dim },
-          ),
-        },
-      },
-    },
-  };
 }

@@ -1,5 +1,6 @@
 import type { onnx as Onnx } from "onnx-proto";
 import onnxProto from "onnx-proto";
+import { intAttr, intsAttr, valueInfo } from "../onnx-helpers.js";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -357,30 +358,4 @@ function bertGraph(s: BertShape, w: BertWeights): Onnx.IGraphProto {
     initializer: g.initializers,
     node: g.nodes,
   });
-}
-
-function intAttr(name: string, i: number): Onnx.IAttributeProto {
-  return { name, type: ATTR_INT, i };
-}
-
-function intsAttr(name: string, ints: number[]): Onnx.IAttributeProto {
-  return { name, type: ATTR_INTS, ints };
-}
-
-function valueInfo(
-  name: string,
-  elemType: number,
-  shape: (string | number)[],
-): Onnx.IValueInfoProto {
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType,
-        shape: {
-          dim: shape.map((d) => (typeof d === "string" ? { dimParam: d } : { dimValue: d })),
-        },
-      },
-    },
-  };
 }

@@ -1,3 +1,4 @@
+import { mulberry32 } from "@tailor/models";
 /** Decoding parameters of one generation request. */
 export interface GenerationParams {
   /** New tokens at most, EOS included. */
@@ -47,18 +48,6 @@ export function normalizeGenerationParams(
     fail("repetitionPenalty must be > 0");
   if (p.seed !== undefined && !Number.isSafeInteger(p.seed)) fail("seed must be an integer");
   return p;
-}
-
-/** mulberry32: a seeded uniform [0, 1) generator, tiny and good enough for token sampling. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Per-stream sampler: remembers which tokens count for the repetition penalty. */
