@@ -120,11 +120,16 @@ export async function rpcSearchBench(chunks = 100_000, queries = 500): Promise<v
       );
       const stats = await client.stats({ tenant: "bench" });
       emit("rpc_indexed_chunks", Number(stats.chunks), "chunks");
-      for (const [name, mode] of [
+      const modes = [
         ["dense", SearchMode.DENSE],
         ["keyword", SearchMode.KEYWORD],
         ["hybrid", SearchMode.HYBRID],
-      ] as const) {
+      ] as const;
+      for (const [name, mode] of modes.filter(
+        ([n]) =>
+          !process.env["BENCH_SEARCH_MODES"] ||
+          process.env["BENCH_SEARCH_MODES"].split(",").includes(n),
+      )) {
         for (const c of [1, 8]) {
           for (const q of qs.slice(0, 20))
             await client.search({ tenant: "bench", query: q, k: 10, mode });
