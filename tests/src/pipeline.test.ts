@@ -1,7 +1,11 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { publishDataEvent } from "@tailor/bus";
+import { batchSearch, ingest } from "@tailor/cli";
 import { SearchMode } from "@tailor/proto";
-import { type Harness, startHarness, waitFor } from "@tailor/testing";
+import { type Harness, startHarness, testNatsUrl, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** A made-up word per document, so a keyword search can find exactly that document. */
@@ -281,5 +285,61 @@ describe("data path: published events become searchable (real NATS, PostgreSQL, 
     );
     expect(ids.size).toBe(counts.acme - 1);
     expect(page3.nextPageToken).toBe("");
+  });
+
+  it("the CLI ingests a JSONL file and writes a TREC run for a topics file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "tailor-cli-"));
+    try {
+      const jsonl = join(dir, "docs.jsonl");
+      const lines = [
+        {
+          id: "k1",
+          title: "Kayaks",
+          text: "Sea kayaks zqkayak need a spray deck.",
+          metadata: { topic: "boats" },
+        },
+        {
+          id: "k2",
+          title: "Canoes",
+          text: "Open canoes zqcanoe carry more gear than kayaks.",
+          metadata: { topic: "boats" },
+        },
+      ];
+      await writeFile(jsonl, `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
+      const r = await ingest({
+        natsUrl: testNatsUrl(),
+        busPrefix: h.prefix,
+        tenant: "cli",
+        source: "files",
+        format: "cloudevents",
+        jsonl,
+        progress: false,
+      });
+      expect(r.published).toBe(2);
+      await waitFor(async () => Number((await stats("cli")).documents) === 2, {
+        what: "CLI documents searchable",
+      });
+      const topics = join(dir, "topics.tsv");
+      await writeFile(topics, "1\tkayak spray deck zqkayak\n2\tcanoe gear zqcanoe\n");
+      const run = join(dir, "run.txt");
+      const out = await batchSearch(h.retrieval, {
+        tenant: "cli",
+        topics,
+        run,
+        k: 1000,
+        mode: "keyword",
+        tag: "t",
+      });
+      expect(out.topics).toBe(2);
+      const rows = (await readFile(run, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "));
+      expect(rows.every((r) => r.length === 6 && r[1] === "Q0" && r[5] === "t")).toBe(true);
+      expect(rows.find((r) => r[0] === "1" && r[3] === "1")?.[2]).toBe("k1");
+      expect(rows.find((r) => r[0] === "2" && r[3] === "1")?.[2]).toBe("k2");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
