@@ -8,7 +8,7 @@ export TURBO_TELEMETRY_DISABLED=1
 echo "[test] typecheck"
 npx tsc -p tsconfig.json
 echo "[test] lint"
-npx biome check .
+npx biome check --error-on-warnings .
 bash scripts/check-generated.sh
 echo "[test] test suites"
 exec node --import tsx deploy/local/src/run-tests.ts "$@"

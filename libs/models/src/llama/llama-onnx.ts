@@ -12,8 +12,6 @@ import {
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
-const INT = onnx.AttributeProto.AttributeType.INT;
-const INTS = onnx.AttributeProto.AttributeType.INTS;
 
 /** Bump when the graph changes: folders written by an older builder are then rebuilt. */
 export const LLAMA_BUILDER_VERSION = 1;

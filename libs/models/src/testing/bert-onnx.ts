@@ -7,7 +7,6 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 const ATTR_INT = onnx.AttributeProto.AttributeType.INT;
 const ATTR_FLOAT = onnx.AttributeProto.AttributeType.FLOAT;
-const ATTR_INTS = onnx.AttributeProto.AttributeType.INTS;
 
 /** What sits on top of the encoder. */
 export type BertHead = "none" | "reranker" | "classifier";
