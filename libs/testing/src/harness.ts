@@ -36,7 +36,9 @@ export interface Harness {
 export async function startHarness(
   label: string,
   extraEnv: Record<string, string> = {},
+  o: { natsUrl?: string } = {},
 ): Promise<Harness> {
+  const natsUrl = o.natsUrl ?? testNatsUrl();
   const prefix = uniquePrefix(label);
   const db = await createTestDatabase(label);
   const dataDir = await mkdtemp(join(tmpdir(), `tailor-${label}-`));
@@ -49,7 +51,7 @@ export async function startHarness(
     logs: process.env["TAILOR_TEST_SHOW_LOGS"] === "1",
     env: {
       ...process.env,
-      TAILOR_NATS_URL: testNatsUrl(),
+      TAILOR_NATS_URL: natsUrl,
       TAILOR_DATABASE_URL: db.url,
       TAILOR_BUS_PREFIX: prefix,
       TAILOR_DATA_DIR: dataDir,
@@ -67,7 +69,7 @@ export async function startHarness(
     await stack.stop();
     throw err;
   }
-  const bus = await Bus.connect({ url: testNatsUrl(), name: `test-${label}`, prefix });
+  const bus = await Bus.connect({ url: natsUrl, name: `test-${label}`, prefix });
   const sql = new pg.Pool({ connectionString: db.url, max: 2 });
   const transport = (name: ServiceName) => createGrpcTransport({ baseUrl: stack.url(name) });
   const settle = async (timeoutMs = 120_000) => {
@@ -116,7 +118,7 @@ export async function startHarness(
       await bus.close();
       await sql.end();
       await db.drop().catch(() => {});
-      await (await withTestBusPrefix(prefix)).cleanup().catch(() => {});
+      if (!o.natsUrl) await (await withTestBusPrefix(prefix)).cleanup().catch(() => {});
       await rm(dataDir, { recursive: true, force: true });
     },
   };
