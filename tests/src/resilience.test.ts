@@ -1,4 +1,6 @@
 import { Buffer } from "node:buffer";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { CLOUDEVENTS_JSON, Events, publishDataEvent } from "@tailor/bus";
 import { ChunksDeletedSchema, SearchMode } from "@tailor/proto";
@@ -197,6 +199,29 @@ describe("resilience: poison events and crashes (real NATS, PostgreSQL, services
     expect(mid).toBeLessThan(pgChunks);
     expect(Number(s.chunks)).toBe(pgChunks);
     expect(Number(s.vectors)).toBe(pgChunks);
+    const hit = await h.retrieval.search({
+      tenant: "crash",
+      query: "zqcrash377y",
+      k: 2,
+      mode: SearchMode.KEYWORD,
+    });
+    expect(hit.hits[0]?.documentId).toBe("c-377");
+  }, 300_000);
+
+  it("a wiped retrieval index is rebuilt by replaying the embedding stream", async () => {
+    await h.settle();
+    const before = await stats("crash");
+    await h.stack.kill("retrieval");
+    await rm(join(h.dataDir, "retrieval"), { recursive: true, force: true });
+    h.stack.startService("retrieval");
+    await h.stack.waitHealthy(120_000, ["retrieval"]);
+    await waitFor(async () => (await stats("crash")).chunks === before.chunks, {
+      timeoutMs: 120_000,
+      what: "index rebuilt by replay",
+    });
+    const after = await stats("crash");
+    expect(after.documents).toBe(before.documents);
+    expect(after.vectors).toBe(before.vectors);
     const hit = await h.retrieval.search({
       tenant: "crash",
       query: "zqcrash377y",

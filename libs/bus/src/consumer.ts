@@ -80,6 +80,18 @@ export class DurableConsumer {
     }
   }
 
+  /**
+   * Deletes the durable consumer so that the next start replays the stream from its first
+   * message (a rebuilt index does this). A missing consumer is fine.
+   */
+  async reset(): Promise<void> {
+    try {
+      await this.bus.jsm.consumers.delete(this.bus.subjects.stream(this.o.stream), this.o.durable);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   /** Starts handling one message at a time per slot, up to `concurrency` slots. */
   async start(handler: Handler): Promise<void> {
     const concurrency = this.o.concurrency ?? 8;

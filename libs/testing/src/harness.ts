@@ -26,6 +26,8 @@ export interface Harness {
   db: TestDatabase;
   sql: pg.Pool;
   prefix: string;
+  /** TAILOR_DATA_DIR of the stack (the retrieval index lives in its `retrieval/`). */
+  dataDir: string;
   retrieval: Client<typeof RetrievalService>;
   ingestion: Client<typeof IngestionService>;
   /** Waits until the three consumers have nothing pending or unacknowledged. */
@@ -110,6 +112,7 @@ export async function startHarness(
     db,
     sql,
     prefix,
+    dataDir,
     retrieval: createClient(RetrievalService, transport("retrieval")),
     ingestion: createClient(IngestionService, transport("ingestion")),
     settle,

@@ -9,19 +9,11 @@ import {
 } from "@tailor/bus";
 import { z } from "@tailor/config";
 import { type DataEvent, DataEventSchema, type ObjectRef } from "@tailor/proto";
+import type { DocumentInputData } from "./document-store.js";
 
 /** A validated data event, ready for the document store. */
 export type DataCommand =
-  | {
-      op: "upsert";
-      tenant: string;
-      source: string;
-      id: string;
-      title: string;
-      text: string;
-      contentType: string;
-      metadata: Record<string, string>;
-    }
+  | ({ op: "upsert" } & DocumentInputData)
   | { op: "delete"; tenant: string; source: string; id: string };
 
 const objectRef = z.object({

@@ -12,13 +12,15 @@ export class IndexState {
 
   constructor(private readonly dir: string) {}
 
-  async open(): Promise<void> {
+  /** Loads the state; returns true when there was none (a new index that must replay the stream). */
+  async open(): Promise<boolean> {
     await mkdir(this.dir, { recursive: true });
     const text = await readFile(join(this.dir, "tombstones.log"), "utf8").catch(() => "");
     for (const line of text.split("\n")) if (line) this.tombstones.add(line);
     const state = await readFile(join(this.dir, "state.json"), "utf8").catch(() => "");
     if (state)
       this.activeVersion = (JSON.parse(state) as { activeVersion?: string }).activeVersion ?? "";
+    return !state && text === "";
   }
 
   isDeleted(chunkId: string): boolean {
