@@ -8,11 +8,12 @@ import { Stack } from "@tailor/deploy-local";
 import { buildGloveModel, MINILM_SHAPE, TINY_WORDS, writeModelFolder } from "@tailor/models";
 import { ModelService } from "@tailor/proto";
 import { freePort, ROOT, testNatsUrl } from "@tailor/testing";
+import { writeLlamaFolder } from "../../libs/models/src/llama/index.js";
 import { publishArtifact } from "../../services/model-server/src/artifact-store.js";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { EncoderModel } from "../../services/model-server/src/runtime/encoder.js";
 import { syntheticSentences } from "./embedder-raw.js";
-import { main as generationBench } from "./generation.js";
+import { GENERATION_BENCH_MODEL, main as generationBench } from "./generation.js";
 import { mulberry32, percentile } from "./lib/stats.js";
 
 /**
@@ -105,6 +106,12 @@ export async function main(): Promise<void> {
       });
       await publishArtifact(src, "minilm-shaped", "1", { root: artifacts });
     }
+    const llamaDir = join(artifacts, "bench-llama", "1");
+    if (!existsSync(join(llamaDir, "tailor-manifest.json"))) {
+      const src = join(work, "llama");
+      await writeLlamaFolder({ dir: src, model: GENERATION_BENCH_MODEL });
+      await publishArtifact(src, "bench-llama", "1", { root: artifacts });
+    }
     const rand = mulberry32(5);
     // 126 words from the tokenizer's own vocabulary: [CLS] + 126 + [SEP] = 128 tokens.
     const minilmTexts = Array.from({ length: 512 }, () =>
@@ -121,7 +128,7 @@ export async function main(): Promise<void> {
         ...process.env,
         TAILOR_NATS_URL: testNatsUrl(),
         TAILOR_MODEL_SERVER_MODEL_DIR: artifacts,
-        TAILOR_MODEL_SERVER_PRELOAD: "minilm-shaped@1",
+        TAILOR_MODEL_SERVER_PRELOAD: "minilm-shaped@1,bench-llama@1",
         TAILOR_LOG_LEVEL: "warn",
       },
     });
@@ -151,6 +158,33 @@ export async function main(): Promise<void> {
       }
       await gloveRaw.close();
       await minilmRaw.close();
+      // Generation through the service: streams of 64 greedy tokens, 1 and 8 at once.
+      const client = createClient(ModelService, createGrpcTransport({ baseUrl: url }));
+      const stream = async (i: number) => {
+        let n = 0;
+        for await (const m of client.generate({
+          model: "bench-llama",
+          prompt: `Prompt number ${i} says`,
+          params: { maxTokens: 64 },
+        })) {
+          if (m.usage) n = m.usage.completionTokens;
+        }
+        return n;
+      };
+      await Promise.all([0, 1].map(stream));
+      for (const c of [1, 8]) {
+        const runs: number[] = [];
+        for (let r = 0; r < 3; r++) {
+          const t = performance.now();
+          const tokens = (await Promise.all(Array.from({ length: c }, (_, i) => stream(i)))).reduce(
+            (a, b) => a + b,
+            0,
+          );
+          runs.push(tokens / ((performance.now() - t) / 1000));
+        }
+        runs.sort((a, b) => a - b);
+        emit(`generate_rpc_tokens_per_s_c${c}`, runs[1]!, "tokens/s");
+      }
     } finally {
       await stack.stop();
     }
