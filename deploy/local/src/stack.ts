@@ -61,7 +61,8 @@ export class Stack {
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: this.o.root,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
+      // An IPC channel lets a service notice when this launcher dies, however it dies.
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
     });
     const show = this.o.logs !== false;
     for (const stream of [child.stdout, child.stderr]) {

@@ -31,6 +31,12 @@ export async function runService(
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  // Started by a launcher with an IPC channel: when the launcher is gone, stop too instead of
+  // lingering as an orphan that holds ports and consumers.
+  if (process.send) {
+    process.once("disconnect", () => void stop("launcher exited"));
+    process.channel?.unref();
+  }
   try {
     service = await create();
     await service.start();
