@@ -128,6 +128,15 @@ export async function rpcSearchBench(chunks = 100_000, queries = 500): Promise<v
       );
       const stats = await client.stats({ tenant: "bench" });
       emit("rpc_indexed_chunks", Number(stats.chunks), "chunks");
+      // The floor: a trivial RPC (Stats) on the same server, same client.
+      const floor: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const t = performance.now();
+        await client.stats({ tenant: "bench" });
+        floor.push(performance.now() - t);
+      }
+      emit("rpc_stats_p50_ms_c1", percentile(floor.slice(50), 50), "ms");
+      emit("rpc_stats_p99_ms_c1", percentile(floor.slice(50), 99), "ms");
       const modes = [
         ["dense", SearchMode.DENSE],
         ["keyword", SearchMode.KEYWORD],
