@@ -52,6 +52,8 @@ export class TenantIndex {
   private postLen: number[] = [];
   private df: number[] = [];
   private scores = new Float64Array(64);
+  /** Documents with a non-zero score in the current search, reused between searches. */
+  private touched = new Int32Array(64);
   private version = 0;
   private filterCache: { key: string; version: number; allowed: Uint8Array } | undefined;
 
@@ -106,6 +108,9 @@ export class TenantIndex {
     const terms = this.docTerms[d]!;
     for (let i = 0; i < terms.length; i++) this.df[terms[i]!]!--;
     this.totalLen -= this.docLen[d]!;
+    // A negative length marks the document dead for the scoring loop (a typed-array read there
+    // is much cheaper than checking the object arrays).
+    this.docLen[d] = -1;
     this.docIds[d] = null;
     this.docTerms[d] = null;
     this.docTfs[d] = null;
@@ -157,9 +162,11 @@ export class TenantIndex {
     const { k1, b } = params;
     const avgdl = this.totalLen / n;
     if (this.scores.length < this.docIds.length) this.scores = new Float64Array(this.docLen.length);
+    if (this.touched.length < this.docIds.length) this.touched = new Int32Array(this.docLen.length);
     const scores = this.scores;
     const docLen = this.docLen;
-    const touched: number[] = [];
+    const touched = this.touched;
+    let touchedCount = 0;
     for (const [term, weight] of query) {
       const df = this.df[term]!;
       if (df === 0 || weight <= 0) continue;
@@ -172,13 +179,14 @@ export class TenantIndex {
       const base = k1 * (1 - b);
       for (let i = 0; i < len; i++) {
         const d = docs[i]!;
-        if (this.docTerms[d] === null || (allowed && !allowed[d])) continue;
+        const dl = docLen[d]!;
+        if (dl < 0 || (allowed && !allowed[d])) continue;
         const tf = tfs[i]!;
-        if (scores[d] === 0) touched.push(d);
-        scores[d]! += (w * tf) / (tf + base + lenNorm * docLen[d]!);
+        if (scores[d] === 0) touched[touchedCount++] = d;
+        scores[d]! += (w * tf) / (tf + base + lenNorm * dl);
       }
     }
-    return this.topK(touched, k);
+    return this.topK(touched.subarray(0, touchedCount), k);
   }
 
   /** Analyses free text into (term id → query weight); duplicate terms add up, as repeated clauses do in Lucene. */
@@ -191,7 +199,7 @@ export class TenantIndex {
     return q;
   }
 
-  private topK(touched: number[], k: number): KeywordHit[] {
+  private topK(touched: Int32Array, k: number): KeywordHit[] {
     const scores = this.scores;
     // Min-heap on (score, -doc) of size k; Lucene breaks score ties by lower doc number.
     const heap: number[] = [];
