@@ -1,4 +1,4 @@
-import type { Bus, StreamKey } from "@tailor/bus";
+import { type Bus, consumerBacklog, type StreamKey } from "@tailor/bus";
 import { pause } from "./rate.js";
 
 /** The pipeline's durable consumers, in the order a document passes them. */
@@ -40,8 +40,7 @@ export class LagMonitor {
     for (const s of STAGES) {
       let n = 0;
       try {
-        const i = await this.bus.jsm.consumers.info(this.bus.subjects.stream(s.stream), s.durable);
-        n = i.num_pending + i.num_ack_pending;
+        n = (await consumerBacklog(this.bus, s.stream, s.durable)).messages;
       } catch {
         // A consumer that does not exist yet has nothing pending that it could report.
       }

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Bus, consumerBacklog } from "@tailor/bus";
 import { RetrievalService, SearchMode } from "@tailor/proto";
 import { listDirDocuments } from "../../../cli/src/documents.js";
 import { ingest } from "../../../cli/src/ingest.js";
@@ -25,7 +26,9 @@ async function main(keepRunning: boolean): Promise<void> {
   const dataDir = resolve(ROOT, e.TAILOR_DATA_DIR);
   const started: Started[] = [];
   let stack: Stack | undefined;
+  let bus: Bus | undefined;
   const shutdown = async () => {
+    await bus?.close();
     await stack?.stop();
     for (const s of started.reverse()) await s.stop();
   };
@@ -87,9 +90,26 @@ async function main(keepRunning: boolean): Promise<void> {
       createGrpcTransport({ baseUrl: stack.url("retrieval") }),
     );
     const t0 = Date.now();
+    const b = await Bus.connect({ url: nats.url, name: "tailor-demo" });
+    bus = b;
+    // Settled = every consumer has nothing pending or unacknowledged, twice in a row (the outbox
+    // relay publishes right after ingestion acks, so one quiet look could come too early).
+    const quiet = async () => {
+      for (const [stream, durable] of [
+        ["DATA", "ingestion"],
+        ["CHUNK", "embedding"],
+        ["EMBEDDING", "retrieval"],
+      ] as const) {
+        const backlog = await consumerBacklog(b, stream, durable).catch(() => undefined);
+        if (!backlog || backlog.consumers === 0 || backlog.messages > 0) return false;
+      }
+      return true;
+    };
+    let quietLooks = 0;
     while (true) {
       const s = await client.stats({ tenant: TENANT });
-      if (Number(s.documents) >= files.length) {
+      quietLooks = (await quiet()) ? quietLooks + 1 : 0;
+      if (Number(s.documents) >= files.length && quietLooks >= 2) {
         say(
           "demo",
           `searchable: ${s.documents} documents, ${s.chunks} chunks, model ${s.modelVersion} (${Date.now() - t0} ms after publishing)`,

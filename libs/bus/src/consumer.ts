@@ -15,6 +15,8 @@ export interface ConsumerOptions {
   /** Messages handled at once by this process. */
   concurrency?: number;
   ackWaitMs?: number;
+  /** The server removes the consumer after this long without a client (abandoned index replicas). */
+  inactiveThresholdMs?: number;
   /** Delay before redelivery after the n-th failure (index n-1; the last repeats). */
   backoffMs?: number[];
   logger: Logger;
@@ -66,6 +68,9 @@ export class DurableConsumer {
       max_deliver: this.maxDeliver,
       ack_wait: nanos(this.o.ackWaitMs ?? 30_000),
       max_ack_pending: Math.max(1000, (this.o.concurrency ?? 8) * 4),
+      ...(this.o.inactiveThresholdMs
+        ? { inactive_threshold: nanos(this.o.inactiveThresholdMs) }
+        : {}),
     };
     try {
       await this.bus.jsm.consumers.info(stream, this.o.durable);
@@ -77,18 +82,6 @@ export class DurableConsumer {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.bus.jsm.consumers.add(stream, config);
-    }
-  }
-
-  /**
-   * Deletes the durable consumer so that the next start replays the stream from its first
-   * message (a rebuilt index does this). A missing consumer is fine.
-   */
-  async reset(): Promise<void> {
-    try {
-      await this.bus.jsm.consumers.delete(this.bus.subjects.stream(this.o.stream), this.o.durable);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
     }
   }
 

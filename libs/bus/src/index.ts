@@ -1,4 +1,5 @@
 export type { JsMsg } from "@nats-io/jetstream";
+export { type Backlog, consumerBacklog } from "./backlog.js";
 export { Bus, type BusOptions, type PublishOptions } from "./bus.js";
 export { ClaimStore } from "./claim-check.js";
 export {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus } from "@tailor/bus";
+import { Bus, consumerBacklog } from "@tailor/bus";
 import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
 import { IngestionService, RetrievalService } from "@tailor/proto";
 import {
@@ -82,12 +82,8 @@ export async function startHarness(
     ] as const) {
       await waitFor(
         async () => {
-          try {
-            const i = await bus.jsm.consumers.info(bus.subjects.stream(stream), durable);
-            return i.num_pending === 0 && i.num_ack_pending === 0 && i.num_redelivered >= 0;
-          } catch {
-            return false;
-          }
+          const b = await consumerBacklog(bus, stream, durable).catch(() => undefined);
+          return b !== undefined && b.consumers > 0 && b.messages === 0;
         },
         { timeoutMs, what: `${durable} to catch up`, intervalMs: 200 },
       );

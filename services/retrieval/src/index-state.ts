@@ -1,26 +1,33 @@
+import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, open, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * Small durable state beside the index: tombstones of deleted chunk ids (so a late or
- * redelivered embedding of a deleted chunk cannot bring it back) and the active model version.
+ * Small durable state beside the index: its id (which names its durable consumer), tombstones
+ * of deleted chunk ids (so a late or redelivered embedding of a deleted chunk cannot bring it
+ * back) and the active model version.
  */
 export class IndexState {
   private readonly tombstones = new Set<string>();
   private pending: string[] = [];
   activeVersion = "";
+  /** Names this index's durable consumer: a new or wiped index gets a new one and replays the stream. */
+  indexId = "";
 
   constructor(private readonly dir: string) {}
 
-  /** Loads the state; returns true when there was none (a new index that must replay the stream). */
-  async open(): Promise<boolean> {
+  async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const text = await readFile(join(this.dir, "tombstones.log"), "utf8").catch(() => "");
     for (const line of text.split("\n")) if (line) this.tombstones.add(line);
     const state = await readFile(join(this.dir, "state.json"), "utf8").catch(() => "");
-    if (state)
-      this.activeVersion = (JSON.parse(state) as { activeVersion?: string }).activeVersion ?? "";
-    return !state && text === "";
+    const parsed = state ? (JSON.parse(state) as { activeVersion?: string; indexId?: string }) : {};
+    this.activeVersion = parsed.activeVersion ?? "";
+    this.indexId = parsed.indexId ?? "";
+    if (!this.indexId) {
+      this.indexId = randomBytes(6).toString("hex");
+      await this.writeState();
+    }
   }
 
   isDeleted(chunkId: string): boolean {
@@ -38,8 +45,15 @@ export class IndexState {
   async setActiveVersion(v: string): Promise<void> {
     if (v === this.activeVersion) return;
     this.activeVersion = v;
+    await this.writeState();
+  }
+
+  private async writeState(): Promise<void> {
     const tmp = join(this.dir, "state.json.tmp");
-    await writeFile(tmp, JSON.stringify({ activeVersion: v }));
+    await writeFile(
+      tmp,
+      JSON.stringify({ activeVersion: this.activeVersion, indexId: this.indexId }),
+    );
     await rename(tmp, join(this.dir, "state.json"));
   }
 

@@ -34,7 +34,10 @@ export class Indexer {
   ) {
     this.consumer = new DurableConsumer(bus, {
       stream: "EMBEDDING",
-      durable: "retrieval",
+      // One consumer per index: its position belongs to the index it fed. A new or wiped index
+      // gets a new id, so a new consumer that replays the whole stream.
+      durable: `retrieval-${state.indexId}`,
+      inactiveThresholdMs: 7 * 24 * 3600 * 1000,
       filterSubject: bus.subjects.all("embedding"),
       ackWaitMs: 15_000,
       logger,

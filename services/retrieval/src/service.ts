@@ -61,7 +61,7 @@ export async function create(
       return server.port;
     },
     async start() {
-      const fresh = await state.open();
+      await state.open();
       await store.open();
       await rebuild(store, state, keyword, catalog, logger);
       bus = await Bus.connect({
@@ -72,12 +72,6 @@ export async function create(
         logger,
       });
       indexer = new Indexer(bus, store, keyword, catalog, state, config, logger);
-      if (fresh) {
-        // A new (or wiped) index: replay the EMBEDDING stream, which keeps every event, from the
-        // start instead of resuming where an earlier index left off.
-        logger.info("new index: replaying the embedding stream from the beginning");
-        await indexer.consumer.reset();
-      }
       await indexer.start();
       await server.listen();
       logger.info(
