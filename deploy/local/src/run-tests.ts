@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { buildGloveModel } from "@tailor/models";
 import { parseLauncherEnv } from "./env.js";
-import { ensureNats, ensurePostgres, ensureRealPostgres, type Started } from "./infra.js";
+import { ensureNats, ensureRealPostgres, type Started } from "./infra.js";
 import { say } from "./output.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
@@ -26,7 +26,6 @@ async function main(args: string[]): Promise<number> {
       // Last resort on a machine without PostgreSQL or apt: every suite gets its own PGlite.
       pgMode = "pglite";
       say("setup", "no PostgreSQL could be started: suites will use embedded PGlite servers");
-      void ensurePostgres;
     }
     say(
       "setup",

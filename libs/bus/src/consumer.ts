@@ -22,11 +22,6 @@ export interface ConsumerOptions {
   logger: Logger;
 }
 
-export interface BatchOptions extends ConsumerOptions {
-  maxBatch: number;
-  maxWaitMs: number;
-}
-
 /** What a batch handler says about each message: done, retry later, or dead-letter with a reason. */
 export type Outcome = { ok: true } | { ok: false; error: unknown };
 

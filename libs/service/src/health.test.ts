@@ -1,39 +1,14 @@
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
-import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "@tailor/proto";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { type H2cTestServer, startH2cTestServer } from "./h2c-test-server.js";
 import { HealthStatus, registerHealth } from "./health.js";
 
 const INGESTION = "tailor.ingestion.v1.IngestionService";
 
-interface TestServer {
-  baseUrl: string;
-  close(): Promise<void>;
-}
-
-async function startServer(routes: (router: ConnectRouter) => void): Promise<TestServer> {
-  const server = http2.createServer(connectNodeAdapter({ routes }));
-  // server.close() waits for open HTTP/2 sessions, and the client keeps its session alive.
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const session of sessions) {
-          session.destroy();
-        }
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
+type TestServer = H2cTestServer;
+const startServer = startH2cTestServer;
 
 describe("registerHealth", () => {
   let server: TestServer | undefined;

@@ -1,5 +1,3 @@
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import {
   create,
   createFileRegistry,
@@ -13,10 +11,11 @@ import {
   file_google_protobuf_empty,
   file_google_protobuf_timestamp,
 } from "@bufbuild/protobuf/wkt";
-import { type ConnectRouter, createClient, type Transport } from "@connectrpc/connect";
-import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, type Transport } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { IngestionService, reflectionV1, reflectionV1alpha } from "@tailor/proto";
 import { afterEach, describe, expect, it } from "vitest";
+import { type H2cTestServer, startH2cTestServer } from "./h2c-test-server.js";
 import { HealthStatus, registerHealth } from "./health.js";
 import { registerReflection } from "./reflection.js";
 
@@ -100,34 +99,8 @@ const clockFile = createFileRegistry(
 );
 const ClockService = clockFile.getService("test.clock.v1.ClockService") as DescService;
 
-interface TestServer {
-  baseUrl: string;
-  port: number;
-  close(): Promise<void>;
-}
-
-async function startServer(routes: (router: ConnectRouter) => void): Promise<TestServer> {
-  const server = http2.createServer(connectNodeAdapter({ routes }));
-  // server.close() waits for open HTTP/2 sessions, and the client keeps its session alive.
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.on("close", () => sessions.delete(session));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    baseUrl: `http://127.0.0.1:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const session of sessions) {
-          session.destroy();
-        }
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
+type TestServer = H2cTestServer;
+const startServer = startH2cTestServer;
 
 function decodeFiles(response: Response | undefined): FileDescriptorProto[] {
   if (response?.messageResponse.case !== "fileDescriptorResponse") {

@@ -1,3 +1,3 @@
 export { type IngestionConfig, parseIngestionConfig } from "./config.js";
 export { chunkId, contentHash } from "./document-store.js";
-export { create, type IngestionService_ as IngestionServiceHandle } from "./service.js";
+export { create, type IngestionServiceHandle } from "./service.js";

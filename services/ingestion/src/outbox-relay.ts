@@ -1,5 +1,5 @@
 import type { Bus } from "@tailor/bus";
-import { type Database, sql } from "@tailor/db";
+import type { Database } from "@tailor/db";
 import type { Logger } from "@tailor/telemetry";
 import type { IngestionDB } from "./db/schema.js";
 
@@ -117,11 +117,5 @@ export class OutboxRelay {
         .execute();
       return rows.length;
     });
-  }
-
-  /** Rows waiting to be published (for health and tests). */
-  async pending(): Promise<number> {
-    const r = await sql<{ n: string }>`select count(*) as n from outbox`.execute(this.database.db);
-    return Number(r.rows[0]?.n ?? 0);
   }
 }

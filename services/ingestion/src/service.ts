@@ -8,7 +8,7 @@ import { getDocument } from "./rpc/get-document.js";
 import { ingestDocuments } from "./rpc/ingest-documents.js";
 import { listDocuments } from "./rpc/list-documents.js";
 
-export interface IngestionService_ extends Service {
+export interface IngestionServiceHandle extends Service {
   readonly ctx: IngestionContext;
   readonly port: number;
 }
@@ -17,7 +17,7 @@ export interface IngestionService_ extends Service {
 export async function create(
   config: IngestionConfig,
   overrides: Parameters<typeof createContext>[1] = {},
-): Promise<IngestionService_> {
+): Promise<IngestionServiceHandle> {
   const ctx = await createContext(config, overrides);
   const consumer = createDataConsumer(ctx);
   const server = new RpcServer({

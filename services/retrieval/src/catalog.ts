@@ -9,10 +9,6 @@ export class ChunkCatalog {
     return this.byTenant.get(tenant)?.get(id);
   }
 
-  has(tenant: string, id: string): boolean {
-    return this.byTenant.get(tenant)?.has(id) ?? false;
-  }
-
   put(tenant: string, id: string, p: ChunkPayload): void {
     let m = this.byTenant.get(tenant);
     if (!m) {
