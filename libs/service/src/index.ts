@@ -1,3 +1,15 @@
+export {
+  checkText,
+  FieldError,
+  ID_RULE,
+  isFieldError,
+  KEY_RULE,
+  loneSurrogateAt,
+  type TextRule,
+  textProblem,
+  toConnectError,
+  utf8Bytes,
+} from "./fields.js";
 export { HealthStatus, OVERALL_HEALTH, registerHealth, type ServingStatus } from "./health.js";
 export { runService, type Service } from "./lifecycle.js";
 export { registerReflection } from "./reflection.js";
