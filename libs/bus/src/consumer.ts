@@ -2,6 +2,7 @@ import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@na
 import { headers, nanos } from "@nats-io/transport-node";
 import type { Logger } from "@tailor/telemetry";
 import type { Bus } from "./bus.js";
+import { headerSafe } from "./dead-letter.js";
 import { isPoisonMessageError } from "./errors.js";
 import { isNotFound } from "./streams.js";
 import type { StreamKey } from "./subjects.js";
@@ -241,7 +242,8 @@ export async function deadLetter(
 ): Promise<void> {
   const h = headers();
   if (m.headers) for (const [k, v] of m.headers) for (const value of v) h.append(k, value);
-  h.set("tailor-dlq-reason", reason.slice(0, 1000));
+  // A reason with a line break would make the header, and so the dead-lettering, fail forever.
+  h.set("tailor-dlq-reason", headerSafe(reason));
   h.set("tailor-dlq-subject", m.subject);
   h.set("tailor-dlq-stream", m.info.stream);
   h.set("tailor-dlq-sequence", String(m.seq));

@@ -5,20 +5,19 @@ import {
   decodeEvent,
   Events,
   type JsMsg,
+  msgIdPart,
   type Outcome,
   PoisonMessageError,
   readAttributes,
 } from "@tailor/bus";
 import type { EmbedderClient } from "@tailor/clients";
-import {
-  type ChunksDeleted,
-  type ChunksUpserted,
-  EmbeddedChunkSchema,
-  EmbeddingsDeletedSchema,
-  EmbeddingsReadySchema,
-} from "@tailor/proto";
+import { type ChunksDeleted, type ChunksUpserted, EmbeddingsDeletedSchema } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
 import type { EmbeddingConfig } from "./config.js";
+import { embeddingEvents } from "./embedding-events.js";
+
+/** Room kept in every event for its headers (CloudEvents attributes, trace context, msg id). */
+const EVENT_HEADROOM = 16 * 1024;
 
 type Decoded = { kind: "upserted"; ev: ChunksUpserted } | { kind: "deleted"; ev: ChunksDeleted };
 
@@ -69,10 +68,13 @@ export class ChunkConsumer {
       const batch = pending;
       pending = [];
       try {
-        await this.embedAndPublish(
+        const errors = await this.embedAndPublish(
           batch.map((p) => p.ev),
           heartbeat,
         );
+        // One event that cannot be published fails alone, never its siblings in the batch.
+        for (const [j, error] of errors.entries())
+          if (error !== undefined) outcomes[batch[j]!.i] = { ok: false, error };
       } catch (err) {
         for (const p of batch) outcomes[p.i] = { ok: false, error: err };
       }
@@ -93,7 +95,7 @@ export class ChunkConsumer {
       try {
         const deleted = d.ev;
         const ev = create(EmbeddingsDeletedSchema, { tenant: deleted.tenant, deleted });
-        const id = `emb-deleted:${deleted.tenant}:${deleted.source}:${deleted.documentId}:${deleted.revision}`;
+        const id = `emb-deleted:${deleted.tenant}:${deleted.source}:${msgIdPart(deleted.documentId)}:${deleted.revision}:${deleted.chunkIds[0] ?? ""}`;
         await this.bus.publish(
           this.bus.subjects.embedding(deleted.tenant, "deleted"),
           Events.embeddingsDeleted,
@@ -108,17 +110,28 @@ export class ChunkConsumer {
     return outcomes;
   }
 
+  /** Decodes a chunk event; one whose payload names another tenant than its subject is poison. */
   private decode(m: JsMsg): Decoded {
     const type = readAttributes(m.headers).type;
+    let d: Decoded;
     if (type === Events.chunksUpserted.type)
-      return { kind: "upserted", ev: decodeEvent(Events.chunksUpserted, m) };
-    if (type === Events.chunksDeleted.type)
-      return { kind: "deleted", ev: decodeEvent(Events.chunksDeleted, m) };
-    throw new PoisonMessageError(`unexpected ce-type ${type ?? "(none)"} on ${m.subject}`);
+      d = { kind: "upserted", ev: decodeEvent(Events.chunksUpserted, m) };
+    else if (type === Events.chunksDeleted.type)
+      d = { kind: "deleted", ev: decodeEvent(Events.chunksDeleted, m) };
+    else throw new PoisonMessageError(`unexpected ce-type ${type ?? "(none)"} on ${m.subject}`);
+    this.bus.subjects.requireSubjectTenant(m.subject, "chunk", d.ev.tenant);
+    return d;
   }
 
-  /** Embeds all chunks of these events in model calls of bounded size; one output event per input event. */
-  private async embedAndPublish(events: ChunksUpserted[], heartbeat: () => void): Promise<void> {
+  /**
+   * Embeds all chunks of these events in model calls of bounded size, then publishes each
+   * event's vectors in as many messages as its size needs. Returns each event's publish error
+   * (undefined when it went out); a failed model call throws for all.
+   */
+  private async embedAndPublish(
+    events: ChunksUpserted[],
+    heartbeat: () => void,
+  ): Promise<(unknown | undefined)[]> {
     const texts: string[] = [];
     for (const ev of events)
       for (const c of ev.chunks) texts.push(ev.title ? `${ev.title}\n${c.text}` : c.text);
@@ -138,41 +151,38 @@ export class ChunkConsumer {
       vectors ??= new Float32Array(texts.length * dims);
       vectors.set(r.vectors, off * dims);
     }
-    if (!vectors) return;
+    if (!vectors) return events.map(() => undefined);
+    const all = vectors;
+    const maxBytes = this.bus.maxPayload - EVENT_HEADROOM;
     let row = 0;
-    await Promise.all(
-      events.map((ev) => {
+    return Promise.all(
+      events.map(async (ev) => {
         const n = ev.chunks.length;
-        const slice = vectors.subarray(row * dims, (row + n) * dims);
+        const slice = all.subarray(row * dims, (row + n) * dims);
         row += n;
-        const out = create(EmbeddingsReadySchema, {
-          tenant: ev.tenant,
-          model,
-          modelVersion: version,
-          dimensions: dims,
-          chunks: ev.chunks.map((c) =>
-            create(EmbeddedChunkSchema, {
-              chunkId: c.chunkId,
-              source: ev.source,
-              documentId: ev.documentId,
-              title: ev.title,
-              text: c.text,
-              index: c.index,
-              metadata: ev.metadata,
-              revision: ev.revision,
-            }),
-          ),
-          vectors: new Uint8Array(
-            slice.buffer.slice(slice.byteOffset, slice.byteOffset + slice.byteLength),
-          ),
-        });
-        const id = `emb:${version}:${ev.chunks[0]?.chunkId ?? ev.documentId}:${n}`;
-        return this.bus.publish(
-          this.bus.subjects.embedding(ev.tenant, "ready"),
-          Events.embeddingsReady,
-          out,
-          { id, source: "/tailor/embedding" },
-        );
+        try {
+          const parts = embeddingEvents(
+            ev,
+            { model, version, dimensions: dims, vectors: slice },
+            maxBytes,
+          );
+          await Promise.all(
+            parts.map((out) =>
+              this.bus.publish(
+                this.bus.subjects.embedding(ev.tenant, "ready"),
+                Events.embeddingsReady,
+                out,
+                {
+                  id: `emb:${version}:${out.chunks[0]?.chunkId ?? msgIdPart(ev.documentId)}:${out.chunks.length}`,
+                  source: "/tailor/embedding",
+                },
+              ),
+            ),
+          );
+          return undefined;
+        } catch (err) {
+          return err;
+        }
       }),
     );
   }

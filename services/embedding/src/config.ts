@@ -23,7 +23,7 @@ export function parseEmbeddingConfig(e: NodeJS.ProcessEnv): EmbeddingConfig {
     e,
   );
   return {
-    ...parseSharedConfig(e),
+    ...parseSharedConfig(e, "TAILOR_EMBEDDING"),
     port: v.TAILOR_EMBEDDING_PORT,
     modelServerUrl: v.TAILOR_MODEL_SERVER_URL,
     model: v.TAILOR_EMBEDDING_MODEL,

@@ -17,6 +17,7 @@ export async function create(
   const logger = o.logger ?? createLogger("embedding");
   const bus = await Bus.connect({
     url: config.natsUrl,
+    auth: config.natsAuth,
     name: "tailor-embedding",
     prefix: config.busPrefix,
     replicas: config.busReplicas,
@@ -31,6 +32,8 @@ export async function create(
     services: [],
     logger,
     routes: () => {},
+    // Health and reflection requests are tiny.
+    readMaxBytes: 64 * 1024,
   });
   let destroyed: Promise<void> | undefined;
   return {

@@ -4,12 +4,18 @@ import { createLogger, type Logger } from "@tailor/telemetry";
 import type { IngestionConfig } from "./config.js";
 import { migrations } from "./db/migrations.js";
 import type { IngestionDB } from "./db/schema.js";
+import type { DocumentLimits } from "./document-rules.js";
 import { DocumentStore } from "./document-store.js";
 import { OutboxRelay } from "./outbox-relay.js";
+
+/** Room kept in every event for its headers (CloudEvents attributes, trace context, msg id). */
+const EVENT_HEADROOM = 16 * 1024;
 
 /** Everything the ingestion service works with, wired explicitly. */
 export interface IngestionContext {
   config: IngestionConfig;
+  /** What one document may hold; checked on the bus and the RPC path alike. */
+  limits: DocumentLimits;
   logger: Logger;
   database: Database<IngestionDB>;
   bus: Bus;
@@ -35,6 +41,7 @@ export async function createContext(
     await database.migrate();
     bus = await Bus.connect({
       url: config.natsUrl,
+      auth: config.natsAuth,
       name: "tailor-ingestion",
       prefix: config.busPrefix,
       replicas: config.busReplicas,
@@ -45,12 +52,15 @@ export async function createContext(
     await bus?.close();
     throw err;
   }
-  const relay = new OutboxRelay(database, bus, logger);
+  const relay = new OutboxRelay(database, bus, logger, config.outbox);
   const store = new DocumentStore(database, {
     chunk: config.chunk,
+    content: config.content,
     subjects: bus.subjects,
+    maxEventBytes: bus.maxPayload - EVENT_HEADROOM,
     onOutbox: () => relay.notify(),
   });
   const b = bus;
-  return { config, logger, database, bus, store, relay, claims: () => b.claimStore() };
+  const limits: DocumentLimits = { maxTextBytes: config.maxTextBytes, ...config.limits };
+  return { config, limits, logger, database, bus, store, relay, claims: () => b.claimStore() };
 }

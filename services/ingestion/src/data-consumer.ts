@@ -2,7 +2,8 @@ import { DurableConsumer, type JsMsg, type Outcome, PoisonMessageError } from "@
 import { isInvalidContentError, isUnsupportedContentTypeError } from "./content/index.js";
 import type { IngestionContext } from "./context.js";
 import { type DataCommand, decodeDataEvent } from "./data-event.js";
-import type { DocumentInputData } from "./document-store.js";
+import type { DocumentInputData, WriteOrder } from "./document-store.js";
+import { isDocumentRejectedError, isItemDataError, rejectedByDatabase } from "./store-errors.js";
 
 /** Consumes `data.>`: every published document event becomes a stored version and chunk events. */
 export function createDataConsumer(ctx: IngestionContext): DurableConsumer {
@@ -16,8 +17,9 @@ export function createDataConsumer(ctx: IngestionContext): DurableConsumer {
 }
 
 /**
- * Handles messages in batches: runs of upserts are stored in one transaction each, a delete is
- * applied in its place in the stream order.
+ * Handles messages in batches: runs of upserts are stored together, a delete is applied in its
+ * place in the stream order. A bad event (invalid field, content that cannot be extracted,
+ * data the database refuses) is dead-lettered alone; its neighbours are stored.
  */
 export async function startDataConsumer(
   ctx: IngestionContext,
@@ -31,6 +33,7 @@ export async function startDataConsumer(
         msgs.map((m) =>
           decodeDataEvent(m, ctx.bus.subjects, {
             maxTextBytes: ctx.config.maxTextBytes,
+            limits: ctx.limits,
             claims: ctx.claims,
           }).then(
             (cmd) => ({ cmd }),
@@ -38,19 +41,20 @@ export async function startDataConsumer(
           ),
         ),
       );
-      let run: { i: number; doc: DocumentInputData; eventSeq: number }[] = [];
+      let run: { i: number; doc: DocumentInputData; order: WriteOrder }[] = [];
       const flush = async () => {
         if (run.length === 0) return;
         const batch = run;
         run = [];
         try {
           const results = await ctx.store.upsertMany(
-            batch.map(({ doc, eventSeq }) => ({ doc, eventSeq })),
+            batch.map(({ doc, order }) => ({ doc, order })),
           );
           for (const [j, r] of results.entries()) {
             if ("error" in r) outcomes[batch[j]!.i] = { ok: false, error: asPoison(r.error) };
           }
         } catch (error) {
+          // Not any one document's fault (connection, deadlock…): the whole run is retried.
           for (const b of batch) outcomes[b.i] = { ok: false, error };
         }
       };
@@ -60,16 +64,19 @@ export async function startDataConsumer(
           continue;
         }
         const cmd: DataCommand = d.cmd;
-        const seq = (msgs[i] as JsMsg).seq;
+        const order: WriteOrder = { kind: "event", seq: (msgs[i] as JsMsg).seq };
         if (cmd.op === "upsert") {
-          run.push({ i, doc: cmd, eventSeq: seq });
+          run.push({ i, doc: cmd, order });
           continue;
         }
         await flush();
         try {
-          await ctx.store.delete(cmd, seq);
+          await ctx.store.delete(cmd, order);
         } catch (error) {
-          outcomes[i] = { ok: false, error };
+          outcomes[i] = {
+            ok: false,
+            error: isItemDataError(error) ? asPoison(rejectedByDatabase(error)) : error,
+          };
         }
       }
       await flush();
@@ -78,9 +85,13 @@ export async function startDataConsumer(
   );
 }
 
-/** Content that cannot be extracted will never succeed: dead-letter it with the reason. */
+/** What can never succeed for this document goes to the dead-letter stream with the reason. */
 function asPoison(err: unknown): unknown {
-  if (isUnsupportedContentTypeError(err) || isInvalidContentError(err))
-    return new PoisonMessageError(err.message, { cause: err });
+  if (
+    isUnsupportedContentTypeError(err) ||
+    isInvalidContentError(err) ||
+    isDocumentRejectedError(err)
+  )
+    return new PoisonMessageError(`document refused: ${err.message}`, { cause: err });
   return err;
 }

@@ -9,6 +9,9 @@ import {
 } from "@tailor/bus";
 import { z } from "@tailor/config";
 import { type DataEvent, DataEventSchema, type ObjectRef } from "@tailor/proto";
+import { isFieldError } from "@tailor/service";
+import { invalidUtf8Field } from "./data-event-utf8.js";
+import { checkDocument, checkId, type DocumentLimits } from "./document-rules.js";
 import type { DocumentInputData } from "./document-store.js";
 
 /** A validated data event, ready for the document store. */
@@ -49,7 +52,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export async function decodeDataEvent(
   msg: JsMsg,
   subjects: Subjects,
-  o: { maxTextBytes: number; claims: () => Promise<ClaimStore> },
+  o: { maxTextBytes: number; limits: DocumentLimits; claims: () => Promise<ClaimStore> },
 ): Promise<DataCommand> {
   const parsed = subjects.parseData(msg.subject);
   if ("error" in parsed) throw new PoisonMessageError(parsed.error);
@@ -77,7 +80,9 @@ export async function decodeDataEvent(
     try {
       json = JSON.parse(utf8.decode(msg.data));
     } catch (err) {
-      throw new PoisonMessageError(`not a CloudEvents JSON document: ${(err as Error).message}`);
+      // Not the parser's message: it quotes a snippet of the body.
+      const what = err instanceof SyntaxError ? "is not valid JSON" : "is not valid UTF-8";
+      throw new PoisonMessageError(`not a CloudEvents JSON document: the body ${what}`);
     }
     const ce = cloudEvent.safeParse(json);
     if (!ce.success) {
@@ -98,11 +103,13 @@ export async function decodeDataEvent(
     try {
       ev = fromBinary(DataEventSchema, msg.data);
     } catch (err) {
+      const field = invalidUtf8Field(msg.data);
       throw new PoisonMessageError(
-        `not a valid tailor.events.v1.DataEvent: ${(err as Error).message}`,
+        field
+          ? `invalid data event: ${field}: is not valid UTF-8`
+          : `not a valid tailor.events.v1.DataEvent: ${(err as Error).message}`,
       );
     }
-    if (!ev.id) throw new PoisonMessageError("id is required");
     ({ id, title, text, metadata } = ev);
     docType = ev.contentType;
     ref = ev.textRef ? toRef(ev.textRef) : undefined;
@@ -110,29 +117,47 @@ export async function decodeDataEvent(
     throw new PoisonMessageError(`unsupported content-type ${contentType}`);
   }
 
-  if (Buffer.byteLength(id) > 512) throw new PoisonMessageError("id is longer than 512 bytes");
-  if (op === "delete") return { op, tenant, source, id };
+  if (op === "delete") {
+    asPoison(() => checkId("id", id));
+    return { op, tenant, source, id };
+  }
+  const limits = { ...o.limits, maxTextBytes: o.maxTextBytes };
+  // Checked before the claim-check read too, so a bad event costs no download.
+  asPoison(() => checkDocument({ id, title, text: "", contentType: docType, metadata }, limits));
 
   if (ref) {
     if (ref.size !== undefined && ref.size > o.maxTextBytes) throw tooBig(ref.size, o.maxTextBytes);
-    const bytes = await (await o.claims()).get({
-      ...ref,
-      size: BigInt(ref.size ?? 0),
-      sha256: ref.sha256 ?? "",
-    } as ObjectRef);
+    // Read as a stream and stopped at min(declared size, maxTextBytes): never downloaded whole.
+    const bytes = await (await o.claims()).get(
+      { ...ref, size: BigInt(ref.size ?? 0), sha256: ref.sha256 ?? "" } as ObjectRef,
+      { maxBytes: o.maxTextBytes },
+    );
     try {
       text = utf8.decode(bytes);
     } catch {
       throw new PoisonMessageError("text_ref content is not valid UTF-8");
     }
   }
-  const size = Buffer.byteLength(text);
-  if (size > o.maxTextBytes) throw tooBig(size, o.maxTextBytes);
-  return { op, tenant, source, id, title, text, contentType: docType, metadata };
+  const doc = { id, title, text, contentType: docType, metadata };
+  asPoison(() => checkDocument(doc, limits));
+  return { op, tenant, source, ...doc };
+}
+
+/** A field that breaks its rule makes the event poison; the reason ends `<field>: <problem>`. */
+function asPoison(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (isFieldError(err))
+      throw new PoisonMessageError(`invalid data event: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 function tooBig(size: number, limit: number): PoisonMessageError {
-  return new PoisonMessageError(`text is ${size} bytes, over the configured limit of ${limit}`);
+  return new PoisonMessageError(
+    `invalid data event: text: is ${size} bytes, over the configured limit of ${limit}`,
+  );
 }
 
 function toRef(r: ObjectRef): { bucket: string; name: string; sha256: string; size: number } {

@@ -1,10 +1,30 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Events, encodeEvent, type Subjects } from "@tailor/bus";
-import { type Database, type Insertable, sql, type Transaction } from "@tailor/db";
-import { type Chunk, ChunkSchema, ChunksDeletedSchema, ChunksUpsertedSchema } from "@tailor/proto";
-import { type ChunkText, chunkDocument, extractText } from "./content/index.js";
-import type { IngestionDB, OutboxTable } from "./db/schema.js";
+import type { Subjects } from "@tailor/bus";
+import { type Database, sql, type Transaction } from "@tailor/db";
+import { type Chunk, ChunkSchema } from "@tailor/proto";
+import { loneSurrogateAt } from "@tailor/service";
+import {
+  assertChunksFit,
+  type DocKey,
+  deletedEventRows,
+  upsertedEventRows,
+} from "./chunk-events.js";
+import { type ChunkText, type ContentLimits, chunkDocument, extractText } from "./content/index.js";
+import type { IngestionDB } from "./db/schema.js";
+import { deleteInTransaction } from "./document-delete.js";
+import { isItemDataError, rejectedByDatabase } from "./store-errors.js";
+import {
+  docKey,
+  insertOutbox,
+  isStale,
+  lockDocuments,
+  nextPosition,
+  rowKey,
+  type WriteOrder,
+} from "./store-sql.js";
+
+export type { WriteOrder } from "./store-sql.js";
 
 export interface DocumentInputData {
   tenant: string;
@@ -16,21 +36,46 @@ export interface DocumentInputData {
   metadata: Record<string, string>;
 }
 
-export type UpsertOutcome =
-  | { status: "created" | "updated"; version: string; revision: bigint; chunkCount: number }
-  | { status: "unchanged"; version: string; revision: bigint; chunkCount: number }
-  | { status: "stale"; version: string; revision: bigint; chunkCount: number };
+export type UpsertOutcome = {
+  status: "created" | "updated" | "unchanged" | "stale";
+  version: string;
+  revision: bigint;
+  chunkCount: number;
+};
+
+/** A document after extraction and chunking, ready to be written. */
+export interface PreparedDocument {
+  readonly doc: DocumentInputData;
+  readonly order: WriteOrder;
+  readonly contentType: string;
+  readonly version: string;
+  readonly pieces: ChunkText[];
+  readonly key: string;
+}
+
+type Result = UpsertOutcome | { error: unknown };
 
 export interface StoreOptions {
   chunk: { maxTokens: number; overlapTokens: number };
+  /** Bounds on what extraction and chunking produce; defaults where unset. */
+  content?: Partial<ContentLimits>;
   subjects: Subjects;
+  /** Largest encoded event the bus accepts (the server's max_payload less header room). */
+  maxEventBytes: number;
   /** Called after a commit that wrote outbox rows, to wake the relay. */
   onOutbox?: () => void;
 }
 
-/** Chunks per chunk event: keeps each message well under the server's payload limit. */
-const CHUNKS_PER_EVENT = 64;
-const TEXT_BYTES_PER_EVENT = 256 * 1024;
+interface ExistingRow {
+  tenant: string;
+  source: string;
+  external_id: string;
+  version: string;
+  revision: string;
+  deleted: boolean;
+  chunk_count: number;
+  data_position: string;
+}
 
 /**
  * The source of truth for documents and chunks. Every change and the events that announce it
@@ -42,49 +87,56 @@ export class DocumentStore {
     private readonly o: StoreOptions,
   ) {}
 
-  /**
-   * Stores a document version. Identical content is a no-op; a changed one retires the old
-   * chunks. `eventSeq` (the DATA stream sequence) lets an older event that arrives late be skipped.
-   */
-  async upsert(doc: DocumentInputData, eventSeq?: number): Promise<UpsertOutcome> {
-    const [r] = await this.upsertMany([{ doc, eventSeq }]);
+  /** Stores one document version; throws what `upsertMany` would report for it. */
+  async upsert(doc: DocumentInputData, order: WriteOrder): Promise<UpsertOutcome> {
+    const [r] = await this.upsertMany([{ doc, order }]);
     if (!r || "error" in r) throw r?.error ?? new Error("no outcome");
     return r;
   }
 
   /**
-   * Stores many document versions in as few transactions as possible (one per round, where a
-   * round holds each document at most once, in order). A document whose content cannot be
-   * extracted gets its own error outcome; a database error fails the whole call.
+   * Stores many document versions. A document that cannot be stored (content that cannot be
+   * extracted, events that cannot fit, data the database refuses) gets its own error outcome
+   * and never fails its neighbours; only an error that would hit any document (connection,
+   * deadlock…) is thrown.
    */
-  async upsertMany(
-    items: { doc: DocumentInputData; eventSeq?: number }[],
-  ): Promise<(UpsertOutcome | { error: unknown })[]> {
-    const out: (UpsertOutcome | { error: unknown })[] = new Array(items.length);
-    const prepared: Prepared[] = [];
-    for (const [i, { doc, eventSeq }] of items.entries()) {
+  async upsertMany(items: { doc: DocumentInputData; order: WriteOrder }[]): Promise<Result[]> {
+    const prepared = this.prepare(items);
+    const ready = prepared.filter((p): p is PreparedDocument => !("error" in p));
+    const applied = await this.apply(ready);
+    let next = 0;
+    return prepared.map((p) => ("error" in p ? p : applied[next++]!));
+  }
+
+  /** Extracts and chunks (CPU work, outside any transaction) and checks the events will fit. */
+  prepare(
+    items: { doc: DocumentInputData; order: WriteOrder }[],
+  ): (PreparedDocument | { error: unknown })[] {
+    return items.map(({ doc, order }) => {
       try {
-        // Extract and chunk outside the transaction: CPU work should not hold locks.
         const contentType = doc.contentType || "text/plain";
-        const pieces = chunkDocument(extractText(contentType, doc.text), doc.title, this.o.chunk);
-        prepared.push({
-          i,
-          doc,
-          eventSeq,
-          contentType,
-          version: contentHash(doc, contentType),
-          pieces,
-          key: docKey(doc),
-        });
+        const limits = this.o.content ?? {};
+        const pieces = chunkDocument(extractText(contentType, doc.text, limits), doc.title, {
+          ...this.o.chunk,
+          maxChunks: limits.maxChunks,
+        }).map((c) => ({ ...c, text: storableText(c.text) }));
+        const version = contentHash(doc, contentType);
+        assertChunksFit(doc, version, pieces, this.o.maxEventBytes);
+        return { doc, order, contentType, version, pieces, key: docKey(doc) };
       } catch (error) {
-        out[i] = { error };
+        return { error };
       }
-    }
+    });
+  }
+
+  /** Writes prepared documents in rounds that hold each document at most once, in order. */
+  async apply(prepared: PreparedDocument[]): Promise<Result[]> {
+    const out = new Map<PreparedDocument, Result>();
     let pending = prepared;
     while (pending.length > 0) {
       const seen = new Set<string>();
-      const round: Prepared[] = [];
-      const later: Prepared[] = [];
+      const round: PreparedDocument[] = [];
+      const later: PreparedDocument[] = [];
       for (const p of pending) {
         if (seen.has(p.key)) later.push(p);
         else {
@@ -92,61 +144,79 @@ export class DocumentStore {
           round.push(p);
         }
       }
-      const results = await this.database.transaction((trx) => this.applyRound(trx, round));
-      for (const [j, p] of round.entries()) out[p.i] = results[j]!;
+      const results = await this.applyIsolated(round);
+      for (const [j, p] of round.entries()) out.set(p, results[j]!);
       pending = later;
     }
-    if (out.some((o) => o && !("error" in o) && (o.status === "created" || o.status === "updated")))
+    const results = prepared.map((p) => out.get(p)!);
+    if (results.some((r) => !("error" in r) && (r.status === "created" || r.status === "updated")))
       this.o.onOutbox?.();
+    return results;
+  }
+
+  /**
+   * One transaction for the round; when the database refuses the data of a document, that
+   * aborts the transaction for all, so the round is retried one document at a time to find it.
+   */
+  private async applyIsolated(round: PreparedDocument[]): Promise<Result[]> {
+    try {
+      return await this.database.transaction((trx) => this.applyRound(trx, round));
+    } catch (err) {
+      if (!isItemDataError(err)) throw err;
+      if (round.length === 1) return [{ error: rejectedByDatabase(err) }];
+    }
+    const out: Result[] = [];
+    for (const p of round) {
+      try {
+        const [r] = await this.database.transaction((trx) => this.applyRound(trx, [p]));
+        out.push(r!);
+      } catch (err) {
+        if (!isItemDataError(err)) throw err;
+        out.push({ error: rejectedByDatabase(err) });
+      }
+    }
     return out;
   }
 
   private async applyRound(
     trx: Transaction<IngestionDB>,
-    round: Prepared[],
+    round: PreparedDocument[],
   ): Promise<UpsertOutcome[]> {
-    const keys = round.map((p) => p.key).sort();
-    await sql`select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${keys}::text[]) with ordinality as u(k, n) order by n`.execute(
+    await lockDocuments(
       trx,
+      round.map((p) => p.key),
     );
-    const existingRows = await sql<{
-      tenant: string;
-      source: string;
-      external_id: string;
-      version: string;
-      revision: string;
-      deleted: boolean;
-      chunk_count: number;
-      last_event_seq: string | null;
-    }>`select d.tenant, d.source, d.external_id, d.version, d.revision, d.deleted, d.chunk_count, d.last_event_seq
-       from documents d join unnest(${round.map((p) => p.doc.tenant)}::text[], ${round.map((p) => p.doc.source)}::text[], ${round.map((p) => p.doc.id)}::text[]) as k(t, s, i)
-       on d.tenant = k.t and d.source = k.s and d.external_id = k.i`.execute(trx);
-    const existing = new Map(
-      existingRows.rows.map((r) => [
-        docKey({ tenant: r.tenant, source: r.source, id: r.external_id }),
-        r,
-      ]),
-    );
+    const existingRows = await sql<ExistingRow>`
+      select d.tenant, d.source, d.external_id, d.version, d.revision, d.deleted, d.chunk_count, d.data_position
+      from documents d join unnest(${round.map((p) => p.doc.tenant)}::text[], ${round.map((p) => p.doc.source)}::text[], ${round.map((p) => p.doc.id)}::text[]) as k(t, s, i)
+      on d.tenant = k.t and d.source = k.s and d.external_id = k.i`.execute(trx);
+    const existing = new Map(existingRows.rows.map((r) => [docKey(rowKey(r)), r]));
     const outcomes: UpsertOutcome[] = [];
-    const changed: { p: Prepared; revision: bigint; chunks: Chunk[]; retire: boolean }[] = [];
+    const changed: {
+      p: PreparedDocument;
+      revision: bigint;
+      chunks: Chunk[];
+      retire: boolean;
+      position: number;
+    }[] = [];
+    const advanced: { p: PreparedDocument; position: number }[] = [];
     for (const p of round) {
       const e = existing.get(p.key);
       const prevRevision = BigInt(e?.revision ?? 0);
-      if (
-        e &&
-        p.eventSeq !== undefined &&
-        e.last_event_seq &&
-        Number(e.last_event_seq) > p.eventSeq
-      ) {
+      const prevPosition = Number(e?.data_position ?? 0);
+      if (isStale(p.order, prevPosition)) {
         outcomes.push({
           status: "stale",
-          version: e.version,
+          version: e!.version,
           revision: prevRevision,
-          chunkCount: e.chunk_count,
+          chunkCount: e!.chunk_count,
         });
         continue;
       }
+      const position = nextPosition(p.order, prevPosition);
       if (e && !e.deleted && e.version === p.version) {
+        // Recorded even when nothing changed, so an older event redelivered later stays stale.
+        if (position > prevPosition) advanced.push({ p, position });
         outcomes.push({
           status: "unchanged",
           version: p.version,
@@ -164,13 +234,18 @@ export class DocumentStore {
           tokenCount: c.tokenCount,
         }),
       );
-      changed.push({ p, revision, chunks, retire: Boolean(e && !e.deleted) });
+      changed.push({ p, revision, chunks, retire: Boolean(e && !e.deleted), position });
       outcomes.push({
-        status: e ? "updated" : "created",
+        status: e && !e.deleted ? "updated" : "created",
         version: p.version,
         revision,
         chunkCount: chunks.length,
       });
+    }
+    if (advanced.length > 0) {
+      await sql`update documents d set data_position = k.p
+        from unnest(${advanced.map((a) => a.p.doc.tenant)}::text[], ${advanced.map((a) => a.p.doc.source)}::text[], ${advanced.map((a) => a.p.doc.id)}::text[], ${advanced.map((a) => String(a.position))}::bigint[]) as k(t, s, i, p)
+        where d.tenant = k.t and d.source = k.s and d.external_id = k.i`.execute(trx);
     }
     if (changed.length === 0) return outcomes;
 
@@ -187,15 +262,23 @@ export class DocumentStore {
         returning c.chunk_id, c.tenant, c.source, c.external_id`.execute(trx);
       const byDoc = new Map<string, string[]>();
       for (const r of old.rows) {
-        const k = docKey({ tenant: r.tenant, source: r.source, id: r.external_id });
+        const k = docKey(rowKey(r));
         const list = byDoc.get(k) ?? [];
         list.push(r.chunk_id);
         byDoc.set(k, list);
       }
       const events = retiring
         .filter((c) => byDoc.has(c.p.key))
-        .map((c) => this.deletedEventRow(c.p.doc, byDoc.get(c.p.key)!, c.revision));
-      if (events.length > 0) await trx.insertInto("outbox").values(events).execute();
+        .flatMap((c) =>
+          deletedEventRows(
+            this.o.subjects,
+            c.p.doc,
+            byDoc.get(c.p.key)!,
+            c.revision,
+            this.o.maxEventBytes,
+          ),
+        );
+      await insertOutbox(trx, events);
     }
     const chunkRows = changed.flatMap(({ p, revision, chunks }) =>
       chunks.map((c) => ({
@@ -219,7 +302,7 @@ export class DocumentStore {
     await trx
       .insertInto("documents")
       .values(
-        changed.map(({ p, revision, chunks }) => ({
+        changed.map(({ p, revision, chunks, position }) => ({
           tenant: p.doc.tenant,
           source: p.doc.source,
           external_id: p.doc.id,
@@ -230,10 +313,7 @@ export class DocumentStore {
           metadata: JSON.stringify(p.doc.metadata) as unknown as Record<string, string>,
           chunk_count: chunks.length,
           deleted: false,
-          last_event_seq:
-            p.eventSeq === undefined
-              ? (existing.get(p.key)?.last_event_seq ?? null)
-              : String(p.eventSeq),
+          data_position: String(position),
         })),
       )
       .onConflict((oc) =>
@@ -245,181 +325,38 @@ export class DocumentStore {
           metadata: eb.ref("excluded.metadata"),
           chunk_count: eb.ref("excluded.chunk_count"),
           deleted: eb.ref("excluded.deleted"),
-          last_event_seq: eb.ref("excluded.last_event_seq"),
+          data_position: eb.ref("excluded.data_position"),
           updated_at: sql`now()`,
         })),
       )
       .execute();
-    const outboxRows = changed.flatMap(({ p, revision, chunks }) =>
-      this.upsertEventRows(p.doc, p.version, revision, chunks),
+    await insertOutbox(
+      trx,
+      changed.flatMap(({ p, revision, chunks }) =>
+        upsertedEventRows(
+          this.o.subjects,
+          p.doc,
+          p.version,
+          revision,
+          chunks,
+          this.o.maxEventBytes,
+        ),
+      ),
     );
-    for (let off = 0; off < outboxRows.length; off += 10_000) {
-      await trx
-        .insertInto("outbox")
-        .values(outboxRows.slice(off, off + 10_000))
-        .execute();
-    }
     return outcomes;
   }
 
-  /** Deletes a document and retires its chunks; returns how many were retired (0 when unknown). */
-  async delete(
-    key: { tenant: string; source: string; id: string },
-    eventSeq?: number,
-  ): Promise<{ found: boolean; retired: number }> {
-    const result = await this.database.transaction(async (trx) => {
-      await lockDocument(trx, key);
-      const existing = await trx
-        .selectFrom("documents")
-        .select(["revision", "deleted", "last_event_seq"])
-        .where("tenant", "=", key.tenant)
-        .where("source", "=", key.source)
-        .where("external_id", "=", key.id)
-        .executeTakeFirst();
-      if (!existing || existing.deleted) return { found: false, retired: 0 };
-      if (
-        eventSeq !== undefined &&
-        existing.last_event_seq &&
-        Number(existing.last_event_seq) > eventSeq
-      ) {
-        return { found: true, retired: 0 };
-      }
-      const revision = BigInt(existing.revision) + 1n;
-      const retired = await this.retireChunks(trx, key, revision);
-      await trx
-        .updateTable("documents")
-        .set({
-          deleted: true,
-          chunk_count: 0,
-          revision: String(revision),
-          updated_at: sql`now()`,
-          last_event_seq: eventSeq === undefined ? existing.last_event_seq : String(eventSeq),
-        })
-        .where("tenant", "=", key.tenant)
-        .where("source", "=", key.source)
-        .where("external_id", "=", key.id)
-        .execute();
-      return { found: true, retired };
-    });
+  /**
+   * Deletes a document and retires its chunks. A bus delete of a document not seen yet leaves a
+   * tombstone at its position, so an older upsert that arrives later cannot bring it back.
+   */
+  async delete(key: DocKey, order: WriteOrder): Promise<{ found: boolean; retired: number }> {
+    const result = await this.database.transaction((trx) =>
+      deleteInTransaction(trx, key, order, this.o),
+    );
     if (result.retired > 0) this.o.onOutbox?.();
     return result;
   }
-
-  private async retireChunks(
-    trx: Transaction<IngestionDB>,
-    key: { tenant: string; source: string; id: string },
-    revision: bigint,
-  ): Promise<number> {
-    const old = await trx
-      .deleteFrom("chunks")
-      .where("tenant", "=", key.tenant)
-      .where("source", "=", key.source)
-      .where("external_id", "=", key.id)
-      .returning("chunk_id")
-      .execute();
-    if (old.length === 0) return 0;
-    await trx
-      .insertInto("outbox")
-      .values(
-        this.deletedEventRow(
-          key,
-          old.map((r) => r.chunk_id),
-          revision,
-        ),
-      )
-      .execute();
-    return old.length;
-  }
-
-  private deletedEventRow(
-    key: { tenant: string; source: string; id: string },
-    chunkIds: string[],
-    revision: bigint,
-  ): Insertable<OutboxTable> {
-    const ev = create(ChunksDeletedSchema, {
-      tenant: key.tenant,
-      source: key.source,
-      documentId: key.id,
-      chunkIds,
-      revision,
-    });
-    return {
-      subject: this.o.subjects.chunk(key.tenant, "deleted"),
-      event_type: Events.chunksDeleted.type,
-      msg_id: `chunks-deleted:${key.tenant}:${key.source}:${key.id}:${revision}`,
-      payload: Buffer.from(encodeEvent(Events.chunksDeleted, ev)),
-    };
-  }
-
-  /** One ChunksUpserted row per part, each part small enough for one message. */
-  private upsertEventRows(
-    doc: DocumentInputData,
-    version: string,
-    revision: bigint,
-    chunks: Chunk[],
-  ): Insertable<OutboxTable>[] {
-    const parts: Chunk[][] = [];
-    let cur: Chunk[] = [];
-    let bytes = 0;
-    for (const c of chunks) {
-      const size = Buffer.byteLength(c.text);
-      if (
-        cur.length > 0 &&
-        (cur.length >= CHUNKS_PER_EVENT || bytes + size > TEXT_BYTES_PER_EVENT)
-      ) {
-        parts.push(cur);
-        cur = [];
-        bytes = 0;
-      }
-      cur.push(c);
-      bytes += size;
-    }
-    if (cur.length > 0) parts.push(cur);
-    return parts.map((part, i) => ({
-      subject: this.o.subjects.chunk(doc.tenant, "upserted"),
-      event_type: Events.chunksUpserted.type,
-      msg_id: `chunks:${doc.tenant}:${doc.source}:${doc.id}:${revision}:${i}`,
-      payload: Buffer.from(
-        encodeEvent(
-          Events.chunksUpserted,
-          create(ChunksUpsertedSchema, {
-            tenant: doc.tenant,
-            source: doc.source,
-            documentId: doc.id,
-            title: doc.title,
-            documentVersion: version,
-            revision,
-            metadata: doc.metadata,
-            chunks: part,
-          }),
-        ),
-      ),
-    }));
-  }
-}
-
-interface Prepared {
-  i: number;
-  doc: DocumentInputData;
-  eventSeq?: number;
-  contentType: string;
-  version: string;
-  pieces: ChunkText[];
-  key: string;
-}
-
-function docKey(k: { tenant: string; source: string; id: string }): string {
-  return `${k.tenant}\u001f${k.source}\u001f${k.id}`;
-}
-
-/** Serialises concurrent changes to one document (also across replicas). */
-async function lockDocument(
-  trx: Transaction<IngestionDB>,
-  k: { tenant: string; source: string; id: string },
-): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`${k.tenant}\u001f${k.source}\u001f${k.id}`}, 0))`.execute(
-    trx,
-  );
 }
 
 /** A document version is the hash of everything that makes its chunks. */
@@ -433,13 +370,20 @@ export function contentHash(doc: DocumentInputData, contentType: string): string
     .slice(0, 32);
 }
 
-export function chunkId(
-  k: { tenant: string; source: string; id: string },
-  revision: bigint,
-  index: number,
-): string {
+export function chunkId(k: DocKey, revision: bigint, index: number): string {
   return createHash("sha256")
     .update(`${k.tenant}\u0000${k.source}\u0000${k.id}\u0000${revision}\u0000${index}`)
     .digest("hex")
     .slice(0, 32);
+}
+
+/**
+ * Decoding a valid body can still produce what PostgreSQL and UTF-8 cannot hold: JSON's
+ * `\u0000` or `\ud800` escapes, HTML's `&#0;`. The body itself was accepted, so its chunk
+ * text keeps U+FFFD in their place instead of failing the document at the database.
+ */
+export function storableText(text: string): string {
+  // A UTF-8 round trip turns each lone surrogate into U+FFFD (String#toWellFormed is ES2024).
+  const wellFormed = loneSurrogateAt(text) >= 0 ? Buffer.from(text, "utf8").toString("utf8") : text;
+  return wellFormed.includes("\u0000") ? wellFormed.replaceAll("\u0000", "\ufffd") : wellFormed;
 }

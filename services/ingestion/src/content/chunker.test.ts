@@ -1,3 +1,4 @@
+import { mulberry32 } from "@tailor/models";
 import { describe, expect, it } from "vitest";
 import { chunkDocument } from "./chunker.js";
 import { InvalidChunkOptionsError } from "./errors.js";
@@ -6,16 +7,7 @@ import { countTokens, splitSentences } from "./tokens.js";
 import type { Block, ChunkText, ExtractedDocument } from "./types.js";
 
 // Seeded so that a failing random document can be reproduced.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const VOCAB = [
   "the",

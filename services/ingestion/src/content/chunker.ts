@@ -1,4 +1,5 @@
-import { InvalidChunkOptionsError } from "./errors.js";
+import { ContentLimitError, InvalidChunkOptionsError } from "./errors.js";
+import { DEFAULT_CONTENT_LIMITS } from "./limits.js";
 import { countTokens } from "./tokens.js";
 import type { ChunkOptions, ChunkText, ExtractedDocument } from "./types.js";
 import { buildGroups, splitUnit, type Unit } from "./units.js";
@@ -7,6 +8,7 @@ export const DEFAULT_MAX_TOKENS = 256;
 export const DEFAULT_OVERLAP_TOKENS = 32;
 
 function resolveOptions(options: Partial<ChunkOptions>): Required<ChunkOptions> {
+  const maxChunks = options.maxChunks ?? DEFAULT_CONTENT_LIMITS.maxChunks;
   const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
   const overlapTokens = options.overlapTokens ?? DEFAULT_OVERLAP_TOKENS;
   const minTokens = options.minTokens ?? 0;
@@ -23,7 +25,10 @@ function resolveOptions(options: Partial<ChunkOptions>): Required<ChunkOptions> 
       `minTokens must be an integer in [0, maxTokens], got ${minTokens}`,
     );
   }
-  return { maxTokens, overlapTokens, minTokens };
+  if (!Number.isInteger(maxChunks) || maxChunks < 1) {
+    throw new InvalidChunkOptionsError(`maxChunks must be a positive integer, got ${maxChunks}`);
+  }
+  return { maxTokens, overlapTokens, minTokens, maxChunks };
 }
 
 interface Entry {
@@ -46,13 +51,14 @@ function render(entries: readonly Entry[]): string {
 /**
  * Splits an extracted document into chunks of at most `maxTokens` tokens, packing whole
  * blocks where possible and repeating trailing sentences of the previous chunk as overlap.
+ * Throws ContentLimitError as soon as the document needs more than `maxChunks` chunks.
  */
 export function chunkDocument(
   doc: ExtractedDocument,
   title: string,
   options: Partial<ChunkOptions> = {},
 ): ChunkText[] {
-  const { maxTokens: max, overlapTokens, minTokens } = resolveOptions(options);
+  const { maxTokens: max, overlapTokens, minTokens, maxChunks } = resolveOptions(options);
   const groups = buildGroups(doc, title, max);
   const chunks: Entry[][] = [];
   let cur: Entry[] = [];
@@ -65,7 +71,16 @@ export function chunkDocument(
     if (!overlap) curContent += unit.tokens;
   };
   const flush = (): void => {
-    if (cur.some((e) => !e.overlap)) chunks.push(cur);
+    if (cur.some((e) => !e.overlap)) {
+      if (chunks.length === maxChunks)
+        throw new ContentLimitError(
+          "",
+          "maxChunks",
+          maxChunks,
+          `the document needs more than ${maxChunks} chunks`,
+        );
+      chunks.push(cur);
+    }
     cur = [];
     curTokens = 0;
     curContent = 0;

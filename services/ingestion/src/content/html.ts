@@ -1,4 +1,5 @@
 import { Parser } from "htmlparser2";
+import { OutputBudget, resolveLimits } from "./limits.js";
 import type { Block, BlockKind } from "./types.js";
 
 // Elements whose content is never reading text. <head> itself is not listed: a missing
@@ -81,8 +82,15 @@ interface TableState {
   cells: string[];
 }
 
-/** Extracts reading text from HTML, tolerating malformed markup the way browsers do. */
-export function extractHtml(html: string): Block[] {
+/**
+ * Extracts reading text from HTML, tolerating malformed markup the way browsers do. The budget
+ * bounds the text produced (list indentation grows with depth) and the nesting of lists,
+ * tables and quotes.
+ */
+export function extractHtml(
+  html: string,
+  budget = new OutputBudget("text/html", Buffer.byteLength(html, "utf8"), resolveLimits()),
+): Block[] {
   const blocks: Block[] = [];
   let buf = "";
   let skipDepth = 0;
@@ -94,8 +102,10 @@ export function extractHtml(html: string): Block[] {
   let listLines: string[] = [];
   const tables: TableState[] = [];
 
+  // List lines are counted as they are made; everything else when it is emitted.
   const emit = (kind: BlockKind, text: string, level?: number): void => {
     if (text.length === 0) return;
+    if (kind !== "list") budget.spend(text);
     blocks.push(level === undefined ? { kind, text } : { kind, text, level });
   };
 
@@ -111,7 +121,7 @@ export function extractHtml(html: string): Block[] {
     }
     if (listDepth > 0) {
       const item = collapse(raw);
-      if (item.length > 0) listLines.push(`${"  ".repeat(listDepth - 1)}${item}`);
+      if (item.length > 0) listLine(item);
       return;
     }
     if (preDepth > 0) {
@@ -121,6 +131,12 @@ export function extractHtml(html: string): Block[] {
     const text = collapse(raw);
     if (headingDepth > 0) emit("heading", text, headingLevel);
     else emit(quoteDepth > 0 ? "quote" : "paragraph", text);
+  };
+
+  const listLine = (text: string): void => {
+    const line = `${"  ".repeat(listDepth - 1)}${text}`;
+    budget.spend(line);
+    listLines.push(line);
   };
 
   const endRow = (table: TableState): void => {
@@ -148,9 +164,11 @@ export function extractHtml(html: string): Block[] {
           if (headingDepth === 0) headingLevel = Number(heading[1]);
           headingDepth++;
         } else if (name === "pre") preDepth++;
-        else if (name === "blockquote") quoteDepth++;
-        else if (name === "table") tables.push({ rows: [], cells: [] });
-        else if (LISTS.has(name) && tables.length === 0) listDepth++;
+        else if (name === "blockquote") budget.checkDepth(++quoteDepth, "quotes");
+        else if (name === "table") {
+          tables.push({ rows: [], cells: [] });
+          budget.checkDepth(tables.length, "tables");
+        } else if (LISTS.has(name) && tables.length === 0) budget.checkDepth(++listDepth, "lists");
       },
       onclosetag(name) {
         if (skipDepth > 0) {
@@ -175,7 +193,7 @@ export function extractHtml(html: string): Block[] {
           if (parent) {
             if (text.length > 0) parent.cells.push(collapse(text));
           } else if (listDepth > 0) {
-            if (text.length > 0) listLines.push(`${"  ".repeat(listDepth - 1)}${collapse(text)}`);
+            if (text.length > 0) listLine(collapse(text));
           } else emit("table", text);
         } else if (LISTS.has(name) && tables.length === 0 && listDepth > 0) {
           listDepth--;

@@ -7,6 +7,7 @@ export {
   UnsupportedContentTypeError,
 } from "./errors.js";
 export { extractText, normalizeContentType } from "./extract.js";
+export type { ContentLimits } from "./limits.js";
 export { countTokens, splitSentences } from "./tokens.js";
 export type {
   Block,

@@ -1,39 +1,14 @@
+import { decodeHTMLStrict } from "entities";
 import { marked, type Token, type Tokens } from "marked";
+import { InvalidContentError } from "./errors.js";
 import { extractHtml } from "./html.js";
-import type { Block } from "./types.js";
-
-const NAMED_ENTITIES: Record<string, string> = {
-  amp: "&",
-  lt: "<",
-  gt: ">",
-  quot: '"',
-  apos: "'",
-  nbsp: "\u00a0",
-  copy: "©",
-  reg: "®",
-  trade: "™",
-  hellip: "…",
-  mdash: "—",
-  ndash: "–",
-  lsquo: "‘",
-  rsquo: "’",
-  ldquo: "“",
-  rdquo: "”",
-};
+import { OutputBudget, resolveLimits } from "./limits.js";
+import type { Block, BlockKind } from "./types.js";
 
 // marked leaves character references in text tokens for its HTML renderer to pass through;
-// plain text needs them resolved.
-function decodeEntities(text: string): string {
-  if (!text.includes("&")) return text;
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, ref: string) => {
-    if (ref.startsWith("#")) {
-      const cp =
-        ref[1] === "x" || ref[1] === "X" ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
-      return Number.isInteger(cp) && cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : whole;
-    }
-    return NAMED_ENTITIES[ref.toLowerCase()] ?? whole;
-  });
-}
+// plain text needs them resolved. Strict: like CommonMark, only references ending in ';'.
+const decodeEntities = (text: string): string =>
+  text.includes("&") ? decodeHTMLStrict(text) : text;
 
 function inlineText(tokens: readonly Token[] | undefined): string {
   if (!tokens) return "";
@@ -67,7 +42,7 @@ function inlineText(tokens: readonly Token[] | undefined): string {
   return out;
 }
 
-function listLines(list: Tokens.List, depth: number, lines: string[]): void {
+function listLines(list: Tokens.List, depth: number, lines: string[], budget: OutputBudget): void {
   const indent = "  ".repeat(depth);
   for (const item of list.items) {
     const parts: string[] = [];
@@ -81,34 +56,51 @@ function listLines(list: Tokens.List, depth: number, lines: string[]): void {
       }
     }
     const text = parts.filter((p) => p.length > 0).join(" ");
-    if (text.length > 0) lines.push(`${indent}${text.replace(/\s*\n\s*/g, " ")}`);
-    for (const sub of nested) listLines(sub, depth + 1, lines);
+    if (text.length > 0) {
+      const line = `${indent}${text.replace(/\s*\n\s*/g, " ")}`;
+      budget.spend(line);
+      lines.push(line);
+    }
+    for (const sub of nested) listLines(sub, depth + 1, lines, budget);
   }
 }
 
-function walk(tokens: readonly Token[], blocks: Block[]): void {
+// Receives the blocks of one container; inside a blockquote every block becomes a quote.
+interface Sink {
+  budget: OutputBudget;
+  quote: boolean;
+  blocks: Block[];
+}
+
+function add(sink: Sink, kind: BlockKind, text: string, level?: number, counted = false): void {
+  if (!counted) sink.budget.spend(text);
+  if (sink.quote) sink.blocks.push({ kind: "quote", text });
+  else sink.blocks.push(level === undefined ? { kind, text } : { kind, text, level });
+}
+
+function walk(tokens: readonly Token[], sink: Sink): void {
   for (const token of tokens) {
     switch (token.type) {
       case "heading": {
         const text = inlineText(token.tokens).trim();
-        if (text) blocks.push({ kind: "heading", text, level: token.depth });
+        if (text) add(sink, "heading", text, token.depth);
         break;
       }
       case "paragraph":
       case "text": {
         const text = inlineText(token.tokens ?? [token]).trim();
-        if (text) blocks.push({ kind: "paragraph", text });
+        if (text) add(sink, "paragraph", text);
         break;
       }
       case "code": {
         const text = token.text.replace(/\s+$/, "");
-        if (text) blocks.push({ kind: "code", text });
+        if (text) add(sink, "code", text);
         break;
       }
       case "list": {
         const lines: string[] = [];
-        listLines(token as Tokens.List, 0, lines);
-        if (lines.length > 0) blocks.push({ kind: "list", text: lines.join("\n") });
+        listLines(token as Tokens.List, 0, lines, sink.budget);
+        if (lines.length > 0) add(sink, "list", lines.join("\n"), undefined, true);
         break;
       }
       case "table": {
@@ -116,17 +108,15 @@ function walk(tokens: readonly Token[], blocks: Block[]): void {
         const rows = [table.header, ...table.rows]
           .map((row) => row.map((cell) => inlineText(cell.tokens).trim()).join(" | "))
           .filter((row) => row.replace(/[\s|]/g, "").length > 0);
-        if (rows.length > 0) blocks.push({ kind: "table", text: rows.join("\n") });
+        if (rows.length > 0) add(sink, "table", rows.join("\n"));
         break;
       }
-      case "blockquote": {
-        const inner: Block[] = [];
-        walk(token.tokens ?? [], inner);
-        for (const block of inner) blocks.push({ kind: "quote", text: block.text });
+      case "blockquote":
+        walk(token.tokens ?? [], { ...sink, quote: true });
         break;
-      }
       case "html":
-        blocks.push(...extractHtml(token.text));
+        for (const block of extractHtml(token.text, sink.budget))
+          add(sink, block.kind, block.text, block.level, true);
         break;
       default:
         // space, hr, def: no reading text.
@@ -135,9 +125,62 @@ function walk(tokens: readonly Token[], blocks: Block[]): void {
   }
 }
 
+const LIST_MARKER = /^(?:[-+*]|\d{1,9}[.)])(?=[ \t]|$)/;
+
+/**
+ * An upper bound on the container nesting (quotes and list items) that a line opens: its
+ * markers, plus two columns of indentation before its last marker per enclosing list item.
+ * marked recurses once per level and slows down sharply on deep nesting, so this is checked
+ * before it runs. Lines without markers open no container and count nothing.
+ */
+export function markdownDepth(markdown: string): number {
+  let max = 0;
+  let start = 0;
+  while (start < markdown.length) {
+    let end = markdown.indexOf("\n", start);
+    if (end < 0) end = markdown.length;
+    let i = start;
+    let markers = 0;
+    let columns = 0;
+    let counted = 0;
+    while (i < end) {
+      const c = markdown.charCodeAt(i);
+      if (c === 0x20) {
+        columns++;
+        i++;
+      } else if (c === 0x09) {
+        columns += 4 - (columns % 4);
+        i++;
+      } else {
+        const marker = c === 0x3e ? ">" : LIST_MARKER.exec(markdown.slice(i, i + 11))?.[0];
+        if (!marker) break;
+        markers++;
+        counted = columns;
+        i += marker.length;
+        // The one space after a marker belongs to it, not to the indentation.
+        if (markdown.charCodeAt(i) === 0x20) i++;
+      }
+    }
+    max = Math.max(max, markers + Math.floor(counted / 2));
+    start = end + 1;
+  }
+  return max;
+}
+
 /** Extracts structured plain text from Markdown (CommonMark + GFM tables). */
-export function extractMarkdown(markdown: string): Block[] {
+export function extractMarkdown(
+  markdown: string,
+  budget = new OutputBudget("text/markdown", Buffer.byteLength(markdown, "utf8"), resolveLimits()),
+): Block[] {
+  budget.checkDepth(markdownDepth(markdown), "quotes and lists");
   const blocks: Block[] = [];
-  walk(marked.lexer(markdown), blocks);
+  try {
+    walk(marked.lexer(markdown), { budget, quote: false, blocks });
+  } catch (err) {
+    // Inline nesting (links in emphasis in links…) can still exhaust marked's stack.
+    if (err instanceof RangeError)
+      throw new InvalidContentError(budget.contentType, "nesting too deep", { cause: err });
+    throw err;
+  }
   return blocks;
 }

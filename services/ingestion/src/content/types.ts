@@ -19,6 +19,8 @@ export interface ChunkOptions {
   overlapTokens: number;
   /** Chunks smaller than this are topped up from the next block instead of being closed. */
   minTokens?: number;
+  /** Most chunks per document; more is a ContentLimitError. */
+  maxChunks?: number;
 }
 
 export interface ChunkText {

@@ -129,9 +129,13 @@ function blockUnits(block: Block, max: number, path: string): Unit[] {
   return units;
 }
 
-// Groups blocks so that headings always travel with the block that follows them.
-export function buildGroups(doc: ExtractedDocument, title: string, max: number): Unit[][] {
-  const groups: Unit[][] = [];
+// Groups blocks so that headings always travel with the block that follows them. A generator,
+// so that a chunk limit stops the work before the rest of the document is split.
+export function* buildGroups(
+  doc: ExtractedDocument,
+  title: string,
+  max: number,
+): Generator<Unit[]> {
   const stack: { level: number; text: string }[] = [];
   const root = title.replace(/\s+/g, " ").trim();
   const pathOf = (): string =>
@@ -148,11 +152,10 @@ export function buildGroups(doc: ExtractedDocument, title: string, max: number):
     }
     const units = blockUnits(block, max, pathOf());
     if (units.length === 0) continue;
-    groups.push([...pending, ...units]);
+    yield [...pending, ...units];
     pending = [];
   }
-  if (pending.length > 0) groups.push(pending);
-  return groups;
+  if (pending.length > 0) yield pending;
 }
 
 /**

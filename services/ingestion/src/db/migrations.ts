@@ -53,4 +53,18 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "20261210T100000_data_position_outbox_attempts": {
+    async up(db: Kysely<unknown>) {
+      // The stale-event guard becomes a position shared by bus events and RPC writes.
+      await sql`alter table documents rename column last_event_seq to data_position`.execute(db);
+      await sql`update documents set data_position = 0 where data_position is null`.execute(db);
+      await sql`alter table documents alter column data_position set default 0, alter column data_position set not null`.execute(
+        db,
+      );
+      await db.schema
+        .alterTable("outbox")
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };

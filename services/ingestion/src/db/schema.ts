@@ -13,8 +13,11 @@ export interface DocumentsTable {
   metadata: Record<string, string>;
   chunk_count: number;
   deleted: boolean;
-  /** DATA stream sequence of the last applied event; older events are stale and skipped. */
-  last_event_seq: string | null;
+  /**
+   * Position of the last applied write in the DATA stream's order: a bus event's sequence, or
+   * the stream's last sequence when an RPC call wrote. A bus event at or below it is stale.
+   */
+  data_position: string;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -37,6 +40,8 @@ export interface OutboxTable {
   msg_id: string;
   payload: Buffer;
   created_at: Generated<Date>;
+  /** Publishes that failed for this row alone; at the limit it is dead-lettered. */
+  attempts: Generated<number>;
 }
 
 export interface IngestionDB {

@@ -5,8 +5,9 @@ import {
   type GetDocumentResponse,
   GetDocumentResponseSchema,
 } from "@tailor/proto";
-import { notFound, requireField } from "@tailor/service";
+import { notFound, toConnectError } from "@tailor/service";
 import type { IngestionContext } from "../context.js";
+import { checkId } from "../document-rules.js";
 import { toDocument } from "./document-view.js";
 import { validateScope } from "./ingest-documents.js";
 
@@ -15,7 +16,11 @@ export async function getDocument(
   req: GetDocumentRequest,
 ): Promise<GetDocumentResponse> {
   validateScope(req.tenant, req.source);
-  requireField("id", req.id);
+  try {
+    checkId("id", req.id);
+  } catch (err) {
+    throw toConnectError(err);
+  }
   const db = ctx.database.db;
   const row = await db
     .selectFrom("documents")

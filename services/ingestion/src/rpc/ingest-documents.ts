@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { isValidToken } from "@tailor/bus";
 import {
   type IngestDocumentsRequest,
@@ -7,18 +8,25 @@ import {
   IngestResultSchema,
   IngestStatus,
 } from "@tailor/proto";
-import { invalidArgument } from "@tailor/service";
+import { invalidArgument, isFieldError, toConnectError } from "@tailor/service";
 import {
   isInvalidContentError,
   isUnsupportedContentTypeError,
   normalizeContentType,
 } from "../content/index.js";
 import type { IngestionContext } from "../context.js";
-import type { UpsertOutcome } from "../document-store.js";
+import { checkDocument } from "../document-rules.js";
+import type { DocumentInputData, PreparedDocument, UpsertOutcome } from "../document-store.js";
+import { callOrder } from "../position.js";
+import { isDocumentRejectedError } from "../store-errors.js";
 
 const SUPPORTED = new Set(["text/plain", "text/markdown", "text/html", "application/json"]);
 const MAX_BATCH = 1000;
 
+/**
+ * Validates every document first, then extracts and chunks all of them, and only then writes:
+ * a bad document is refused with INVALID_ARGUMENT naming it before anything is stored.
+ */
 export async function ingestDocuments(
   ctx: IngestionContext,
   req: IngestDocumentsRequest,
@@ -28,13 +36,14 @@ export async function ingestDocuments(
   if (req.documents.length > MAX_BATCH)
     throw invalidArgument("documents", `at most ${MAX_BATCH} per call`);
   const seen = new Set<string>();
-  req.documents.forEach((d, i) => {
-    if (!d.id.trim()) throw invalidArgument(`documents[${i}].id`, "is required");
+  const docs: DocumentInputData[] = req.documents.map((d, i) => {
+    try {
+      checkDocument(d, ctx.limits, `documents[${i}].`);
+    } catch (err) {
+      throw toConnectError(err);
+    }
     if (seen.has(d.id))
-      throw invalidArgument(
-        `documents[${i}].id`,
-        `duplicate id ${JSON.stringify(d.id)} in the batch`,
-      );
+      throw invalidArgument(`documents[${i}].id`, "is a duplicate of an earlier id in the batch");
     seen.add(d.id);
     const ct = d.contentType ? normalizeContentType(d.contentType) : "text/plain";
     if (!SUPPORTED.has(ct))
@@ -42,46 +51,63 @@ export async function ingestDocuments(
         `documents[${i}].content_type`,
         `unsupported ${JSON.stringify(d.contentType)}; use one of ${[...SUPPORTED].join(", ")}`,
       );
-    const size = Buffer.byteLength(d.text);
-    if (size > ctx.config.maxTextBytes)
-      throw invalidArgument(
-        `documents[${i}].text`,
-        `is ${size} bytes, over the limit of ${ctx.config.maxTextBytes}`,
-      );
+    return {
+      tenant: req.tenant,
+      source: req.source,
+      id: d.id,
+      title: d.title,
+      text: d.text,
+      contentType: d.contentType,
+      metadata: d.metadata,
+    };
   });
-  const results = [];
-  for (const [i, d] of req.documents.entries()) {
-    let r: UpsertOutcome;
-    try {
-      r = await ctx.store.upsert({
-        tenant: req.tenant,
-        source: req.source,
-        id: d.id,
-        title: d.title,
-        text: d.text,
-        contentType: d.contentType,
-        metadata: d.metadata,
-      });
-    } catch (err) {
-      if (isUnsupportedContentTypeError(err) || isInvalidContentError(err))
-        throw invalidArgument(`documents[${i}].text`, err.message);
-      throw err;
-    }
-    results.push(
-      create(IngestResultSchema, {
-        id: d.id,
-        status:
-          r.status === "created"
-            ? IngestStatus.CREATED
-            : r.status === "updated"
-              ? IngestStatus.UPDATED
-              : IngestStatus.UNCHANGED,
+  const order = await callOrder(ctx.bus, ctx.logger);
+  const prepared = ctx.store.prepare(docs.map((doc) => ({ doc, order })));
+  for (const [i, p] of prepared.entries()) if ("error" in p) throw refused(i, p.error);
+  const results = await ctx.store.apply(
+    prepared.filter((p): p is PreparedDocument => !("error" in p)),
+  );
+  return create(IngestDocumentsResponseSchema, {
+    results: results.map((r, i) => {
+      if ("error" in r) throw refused(i, r.error);
+      return create(IngestResultSchema, {
+        id: docs[i]!.id,
+        status: ingestStatus(r),
         version: r.version,
         chunkCount: r.chunkCount,
-      }),
+      });
+    }),
+  });
+}
+
+/** INVALID_ARGUMENT for a document the store cannot take; anything else stays an error. */
+function refused(i: number, err: unknown): unknown {
+  if (isUnsupportedContentTypeError(err) || isInvalidContentError(err))
+    return invalidArgument(`documents[${i}].text`, err.message);
+  if (isDocumentRejectedError(err))
+    return invalidArgument(
+      err.field ? `documents[${i}].${err.field}` : `documents[${i}]`,
+      err.reason,
     );
+  if (isFieldError(err))
+    return new ConnectError(`documents[${i}].${err.message}`, Code.InvalidArgument);
+  return err;
+}
+
+function ingestStatus(r: UpsertOutcome): IngestStatus {
+  switch (r.status) {
+    case "created":
+      return IngestStatus.CREATED;
+    case "updated":
+      return IngestStatus.UPDATED;
+    case "unchanged":
+    case "stale":
+      return IngestStatus.UNCHANGED;
+    default: {
+      const never: never = r.status;
+      throw new Error(`unknown status ${String(never)}`);
+    }
   }
-  return create(IngestDocumentsResponseSchema, { results });
 }
 
 export function validateScope(

@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
+import { isValidToken } from "@tailor/bus";
 import { sql } from "@tailor/db";
 import {
   type ListDocumentsRequest,
   type ListDocumentsResponse,
   ListDocumentsResponseSchema,
 } from "@tailor/proto";
-import { invalidArgument } from "@tailor/service";
+import { ID_RULE, invalidArgument, textProblem } from "@tailor/service";
 import type { IngestionContext } from "../context.js";
 import { toDocument } from "./document-view.js";
 import { validateScope } from "./ingest-documents.js";
@@ -64,14 +65,24 @@ function encodeToken(c: Cursor): string {
   return Buffer.from(JSON.stringify(c)).toString("base64url");
 }
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/**
+ * Every part of a token goes into SQL, so each is checked as strictly as when it was issued:
+ * the time fits a bigint, the source is a token, the id passes the id rule.
+ */
 function decodeToken(t: string): Cursor {
   try {
+    if (t.length > 2048) throw new Error("size");
     const c = JSON.parse(Buffer.from(t, "base64url").toString("utf8")) as Cursor;
     if (
       typeof c.u !== "string" ||
       typeof c.s !== "string" ||
       typeof c.i !== "string" ||
-      !/^\d{1,20}$/.test(c.u)
+      !/^\d{1,19}$/.test(c.u) ||
+      BigInt(c.u) > MAX_BIGINT ||
+      !isValidToken(c.s) ||
+      textProblem(c.i, ID_RULE)
     )
       throw new Error("shape");
     return c;
