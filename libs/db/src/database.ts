@@ -1,7 +1,8 @@
-import type { Logger } from "@tailor/telemetry";
+import { type Logger, redactUrl } from "@tailor/telemetry";
 import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
 import pg from "pg";
+import { parse as parseConnectionString } from "pg-connection-string";
 
 export interface DatabaseOptions {
   url: string;
@@ -20,6 +21,15 @@ export class Database<DB> {
   private destroyed = false;
 
   constructor(private readonly o: DatabaseOptions) {
+    try {
+      // The pool parses lazily, at the first query; parse now so a bad URL fails at start.
+      parseConnectionString(o.url);
+    } catch (err) {
+      // Say which URL, without its password; the driver's own error names neither.
+      throw new DatabaseUrlError(
+        `invalid database URL ${redactUrl(o.url)}: ${(err as Error).message}`,
+      );
+    }
     this.pool = new pg.Pool({
       connectionString: o.url,
       max: o.poolSize ?? 10,
@@ -86,6 +96,12 @@ class ListProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return this.migrations;
   }
+}
+
+/** TAILOR_DATABASE_URL (or the URL given) cannot be parsed. */
+export class DatabaseUrlError extends Error {
+  override readonly name = "DatabaseUrlError";
+  readonly code = "invalid_database_url";
 }
 
 export class MigrationError extends Error {

@@ -7,4 +7,4 @@ export {
   type Transaction,
 } from "kysely";
 export type { Migration } from "kysely/migration";
-export { Database, type DatabaseOptions, MigrationError } from "./database.js";
+export { Database, type DatabaseOptions, DatabaseUrlError, MigrationError } from "./database.js";

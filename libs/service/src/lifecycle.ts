@@ -41,6 +41,8 @@ export async function runService(
     service = await create();
     await service.start();
     logger.info(`${name} started`);
+    // Tells a launcher that this process, not another holding the port, is the one serving.
+    process.send?.({ tailor: "ready" });
   } catch (err) {
     logger.fatal(
       { err: err instanceof Error ? { name: err.name, message: err.message } : err },

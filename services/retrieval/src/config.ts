@@ -32,7 +32,7 @@ export interface HybridConfig {
 }
 
 export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
-  const shared = parseSharedConfig(e);
+  const shared = parseSharedConfig(e, "TAILOR_RETRIEVAL");
   const v = parseEnv(
     {
       TAILOR_RETRIEVAL_PORT: env.port(defaultPorts.retrieval),

@@ -7,6 +7,7 @@ import {
   type Outcome,
   PoisonMessageError,
   readAttributes,
+  type Subjects,
 } from "@tailor/bus";
 import type { EmbeddingsReady } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
@@ -22,6 +23,7 @@ import type { KeywordIndex } from "./keyword/index.js";
  */
 export class Indexer {
   readonly consumer: DurableConsumer;
+  private readonly subjects: Subjects;
 
   constructor(
     bus: Bus,
@@ -32,6 +34,7 @@ export class Indexer {
     private readonly config: RetrievalConfig,
     logger: Logger,
   ) {
+    this.subjects = bus.subjects;
     this.consumer = new DurableConsumer(bus, {
       stream: "EMBEDDING",
       // One consumer per index: its position belongs to the index it fed. A new or wiped index
@@ -82,6 +85,7 @@ export class Indexer {
       const ev = decodeEvent(Events.embeddingsDeleted, m);
       const d = ev.deleted;
       if (!ev.tenant || !d) throw new PoisonMessageError("tenant and deleted are required");
+      this.subjects.requireSubjectTenant(m.subject, "embedding", ev.tenant);
       this.state.markDeleted(d.chunkIds);
       await this.store.delete(ev.tenant, d.chunkIds);
       for (const id of d.chunkIds) {
@@ -93,6 +97,8 @@ export class Indexer {
     if (type !== Events.embeddingsReady.type)
       throw new PoisonMessageError(`unexpected ce-type ${type ?? "(none)"}`);
     const ev = decodeEvent(Events.embeddingsReady, m);
+    // The subject's tenant is what NATS permissions can fence; a payload may not name another.
+    if (ev.tenant) this.subjects.requireSubjectTenant(m.subject, "embedding", ev.tenant);
     const records = toRecords(ev).filter((r) => !this.state.isDeleted(r.id));
     if (records.length === 0) return;
     await this.store.upsert(ev.tenant, ev.modelVersion, records);

@@ -1,4 +1,6 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { EmbedderClient } from "@tailor/clients";
+import type { Logger } from "@tailor/telemetry";
 import type { ChunkPayload, VectorFilter, VectorStore } from "@tailor/vector";
 import type { ChunkCatalog } from "./catalog.js";
 import type { HybridConfig } from "./config.js";
@@ -13,6 +15,15 @@ export interface SearchQuery {
   k: number;
   mode: Mode;
   filter?: VectorFilter;
+}
+
+/** What a search found, and whether it is less than the mode asked for. */
+export interface SearchResult {
+  hits: Hit[];
+  /** Hybrid answered from the keyword side alone: the dense side failed. */
+  denseDegraded: boolean;
+  /** Why, in words a client may see (no addresses, no query text). */
+  warnings: string[];
 }
 
 export interface Hit {
@@ -32,18 +43,19 @@ export class Searcher {
     private readonly state: IndexState,
     private readonly embedder: EmbedderClient,
     private readonly hybrid: HybridConfig,
+    private readonly logger?: Logger,
   ) {}
 
   get modelVersion(): string {
     return this.state.activeVersion;
   }
 
-  async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<Hit[]> {
+  async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<SearchResult> {
     switch (q.mode) {
       case "dense":
-        return this.dense(q, q.k, o.signal);
+        return this.denseOnly(q, o.signal);
       case "keyword":
-        return this.keywordSide(q, q.k, false);
+        return { hits: this.keywordSide(q, q.k, false), denseDegraded: false, warnings: [] };
       case "hybrid":
         return this.fuse(q, o.signal);
       default: {
@@ -51,6 +63,33 @@ export class Searcher {
         throw new Error(`unknown mode ${String(never)}`);
       }
     }
+  }
+
+  private async denseOnly(q: SearchQuery, signal?: AbortSignal): Promise<SearchResult> {
+    try {
+      return { hits: await this.dense(q, q.k, signal), denseDegraded: false, warnings: [] };
+    } catch (err) {
+      throw this.embedFailure(err, signal);
+    }
+  }
+
+  /**
+   * The client-facing error when the query could not be embedded: names the model-server but not
+   * its address, and keeps the code (UNAVAILABLE when it is down or slow).
+   */
+  private embedFailure(err: unknown, signal?: AbortSignal): ConnectError {
+    const ce = ConnectError.from(err);
+    if (signal?.aborted) return ce;
+    this.logger?.warn({ code: Code[ce.code] }, "query embedding failed");
+    const code = [Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal].includes(
+      ce.code,
+    )
+      ? Code.Unavailable
+      : ce.code;
+    return new ConnectError(
+      `model-server could not embed the query (${Code[ce.code]}); dense search is unavailable, keyword search still works`,
+      code,
+    );
   }
 
   private async dense(q: SearchQuery, k: number, signal?: AbortSignal): Promise<Hit[]> {
@@ -85,12 +124,22 @@ export class Searcher {
    * a small dense weight is the default because weak averaged word vectors drag plain rank fusion
    * below keyword search alone (see shared/notes/retrieval-lessons.md).
    */
-  private async fuse(q: SearchQuery, signal?: AbortSignal): Promise<Hit[]> {
+  private async fuse(q: SearchQuery, signal?: AbortSignal): Promise<SearchResult> {
     const n = Math.max(q.k, this.hybrid.candidates);
-    const [kw, dn] = await Promise.all([
-      Promise.resolve(this.keywordSide(q, n, this.hybrid.rm3)),
-      this.dense(q, n, signal),
-    ]);
+    const kw = this.keywordSide(q, n, this.hybrid.rm3);
+    let dn: Hit[];
+    try {
+      dn = await this.dense(q, n, signal);
+    } catch (err) {
+      // A missing dense side still leaves a useful answer: the keyword hits, marked as such.
+      const failure = this.embedFailure(err, signal);
+      if (signal?.aborted) throw failure;
+      return {
+        hits: kw.slice(0, q.k),
+        denseDegraded: true,
+        warnings: [`hybrid search answered from the keyword side only: ${failure.rawMessage}`],
+      };
+    }
     const merged = new Map<string, Hit>();
     if (this.hybrid.fusion === "rrf") {
       const add = (list: Hit[], side: "dense" | "keyword") =>
@@ -119,8 +168,9 @@ export class Searcher {
         } else merged.set(h.id, { ...h, score: part });
       }
     }
-    return [...merged.values()]
+    const hits = [...merged.values()]
       .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
       .slice(0, q.k);
+    return { hits, denseDegraded: false, warnings: [] };
   }
 }

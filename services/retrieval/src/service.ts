@@ -1,8 +1,7 @@
-import { create as createMessage } from "@bufbuild/protobuf";
 import { Bus } from "@tailor/bus";
 import { EmbedderClient } from "@tailor/clients";
-import { RetrievalService, StatsResponseSchema } from "@tailor/proto";
-import { invalidArgument, RpcServer, type Service } from "@tailor/service";
+import { RetrievalService } from "@tailor/proto";
+import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import { EmbeddedVectorStore, QdrantVectorStore, type VectorStore } from "@tailor/vector";
 import { ChunkCatalog } from "./catalog.js";
@@ -10,7 +9,9 @@ import type { RetrievalConfig } from "./config.js";
 import { IndexState } from "./index-state.js";
 import { Indexer } from "./indexer.js";
 import { KeywordIndex } from "./keyword/index.js";
+import { checkChunks } from "./rpc/check-chunks.js";
 import { search } from "./rpc/search.js";
+import { stats } from "./rpc/stats.js";
 import { Searcher } from "./searcher.js";
 
 export interface RetrievalServiceHandle extends Service {
@@ -31,7 +32,7 @@ export async function create(
   const keyword = new KeywordIndex();
   const catalog = new ChunkCatalog();
   const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);
-  const searcher = new Searcher(store, keyword, catalog, state, embedder, config.hybrid);
+  const searcher = new Searcher(store, keyword, catalog, state, embedder, config.hybrid, logger);
   let bus: Bus | undefined;
   let indexer: Indexer | undefined;
   const server = new RpcServer({
@@ -39,19 +40,13 @@ export async function create(
     port: config.port,
     services: [RetrievalService],
     logger,
+    // Requests are a query and a few filters: refuse a large body before reading it.
+    readMaxBytes: 1024 * 1024,
     routes: (router) =>
       router.service(RetrievalService, {
         search: (req, ctx) => search(searcher, req, ctx.signal),
-        stats: async (req) => {
-          if (!req.tenant) throw invalidArgument("tenant", "is required");
-          const version = state.activeVersion;
-          return createMessage(StatsResponseSchema, {
-            chunks: BigInt(catalog.chunks(req.tenant)),
-            documents: BigInt(catalog.documents(req.tenant)),
-            vectors: BigInt(version ? await store.count(req.tenant, version) : 0),
-            modelVersion: version,
-          });
-        },
+        checkChunks: (req) => checkChunks(catalog, state.activeVersion, req),
+        stats: (req) => stats(catalog, store, state, req),
       }),
   });
   let destroyed: Promise<void> | undefined;
@@ -66,6 +61,7 @@ export async function create(
       await rebuild(store, state, keyword, catalog, logger);
       bus = await Bus.connect({
         url: config.natsUrl,
+        auth: config.natsAuth,
         name: "tailor-retrieval",
         prefix: config.busPrefix,
         replicas: config.busReplicas,

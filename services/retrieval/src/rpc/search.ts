@@ -7,29 +7,35 @@ import {
   type SearchResponse,
   SearchResponseSchema,
 } from "@tailor/proto";
-import { invalidArgument } from "@tailor/service";
+import { checkText, invalidArgument, KEY_RULE, type TextRule, textProblem } from "@tailor/service";
 import type { Mode, Searcher } from "../searcher.js";
+import { checkTenant } from "./tenant.js";
 
-const MAX_QUERY_CHARS = 4096;
+/** The query: UTF-8 bytes, not UTF-16 units, so the limit means the same in every client. */
+const QUERY_RULE: TextRule = { maxBytes: 4096, required: true, control: "whitespace" };
+/** Values of the metadata filter (documents' own values are bounded by ingestion's config). */
+const FILTER_VALUE_RULE: TextRule = { maxBytes: 8192, control: "whitespace" };
 
 export async function search(
   searcher: Searcher,
   req: SearchRequest,
   signal?: AbortSignal,
 ): Promise<SearchResponse> {
-  if (!req.tenant)
-    throw invalidArgument("tenant", "is required: every search is scoped to one tenant");
-  if (!isValidToken(req.tenant)) throw invalidArgument("tenant", "must match [A-Za-z0-9_-]{1,128}");
-  if (!req.query.trim()) throw invalidArgument("query", "must not be empty");
-  if (req.query.length > MAX_QUERY_CHARS)
-    throw invalidArgument("query", `is longer than ${MAX_QUERY_CHARS} characters`);
+  checkTenant(req.tenant);
+  checkText("query", req.query, QUERY_RULE);
   const k = req.k === 0 ? 10 : req.k;
   if (k > 1000) throw invalidArgument("k", "must be between 1 and 1000");
   req.sources.forEach((s, i) => {
     if (!isValidToken(s)) throw invalidArgument(`sources[${i}]`, "must match [A-Za-z0-9_-]{1,128}");
   });
+  Object.entries(req.metadata).forEach(([key, value], n) => {
+    // A bad key is named by its position, as ingestion does.
+    const keyProblem = textProblem(key, KEY_RULE);
+    if (keyProblem) throw invalidArgument("metadata", `key ${n} ${keyProblem}`);
+    checkText(`metadata[${JSON.stringify(key)}]`, value, FILTER_VALUE_RULE);
+  });
   const mode = toMode(req.mode);
-  const hits = await searcher.search(
+  const { hits, denseDegraded, warnings } = await searcher.search(
     {
       tenant: req.tenant,
       query: req.query,
@@ -47,6 +53,8 @@ export async function search(
   );
   return create(SearchResponseSchema, {
     modelVersion: searcher.modelVersion,
+    denseDegraded,
+    warnings,
     hits: hits.map((h) =>
       create(SearchHitSchema, {
         chunkId: h.id,

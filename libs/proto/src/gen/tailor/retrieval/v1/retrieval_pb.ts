@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/retrieval/v1/retrieval.proto.
  */
 export const file_tailor_retrieval_v1_retrieval: GenFile = /*@__PURE__*/
-  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSLuAQoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEitwIKCVNlYXJjaEhpdBIQCghjaHVua19pZBgBIAEoCRITCgtkb2N1bWVudF9pZBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDQoFdGl0bGUYBCABKAkSDAoEdGV4dBgFIAEoCRINCgVzY29yZRgGIAEoARITCgtkZW5zZV9zY29yZRgHIAEoARIVCg1rZXl3b3JkX3Njb3JlGAggASgBEhUKDW1vZGVsX3ZlcnNpb24YCSABKAkSPgoIbWV0YWRhdGEYCiADKAsyLC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2luZGV4GAsgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJVCg5TZWFyY2hSZXNwb25zZRIsCgRoaXRzGAEgAygLMh4udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hIaXQSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCSIeCgxTdGF0c1JlcXVlc3QSDgoGdGVuYW50GAEgASgJIloKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkqcQoKU2VhcmNoTW9kZRIbChdTRUFSQ0hfTU9ERV9VTlNQRUNJRklFRBAAEhUKEVNFQVJDSF9NT0RFX0RFTlNFEAESFwoTU0VBUkNIX01PREVfS0VZV09SRBACEhYKElNFQVJDSF9NT0RFX0hZQlJJRBADMrUBChBSZXRyaWV2YWxTZXJ2aWNlElEKBlNlYXJjaBIiLnRhaWxvci5yZXRyaWV2YWwudjEuU2VhcmNoUmVxdWVzdBojLnRhaWxvci5yZXRyaWV2YWwudjEuU2VhcmNoUmVzcG9uc2USTgoFU3RhdHMSIS50YWlsb3IucmV0cmlldmFsLnYxLlN0YXRzUmVxdWVzdBoiLnRhaWxvci5yZXRyaWV2YWwudjEuU3RhdHNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSLuAQoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEitwIKCVNlYXJjaEhpdBIQCghjaHVua19pZBgBIAEoCRITCgtkb2N1bWVudF9pZBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDQoFdGl0bGUYBCABKAkSDAoEdGV4dBgFIAEoCRINCgVzY29yZRgGIAEoARITCgtkZW5zZV9zY29yZRgHIAEoARIVCg1rZXl3b3JkX3Njb3JlGAggASgBEhUKDW1vZGVsX3ZlcnNpb24YCSABKAkSPgoIbWV0YWRhdGEYCiADKAsyLC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2luZGV4GAsgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ/Cg5TZWFyY2hSZXNwb25zZRIsCgRoaXRzGAEgAygLMh4udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hIaXQSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIWCg5kZW5zZV9kZWdyYWRlZBgDIAEoCBIQCgh3YXJuaW5ncxgEIAMoCSIeCgxTdGF0c1JlcXVlc3QSDgoGdGVuYW50GAEgASgJIloKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkiNwoSQ2hlY2tDaHVua3NSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIRCgljaHVua19pZHMYAiADKAkiRwoTQ2hlY2tDaHVua3NSZXNwb25zZRIZChFtaXNzaW5nX2NodW5rX2lkcxgBIAMoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJKnEKClNlYXJjaE1vZGUSGwoXU0VBUkNIX01PREVfVU5TUEVDSUZJRUQQABIVChFTRUFSQ0hfTU9ERV9ERU5TRRABEhcKE1NFQVJDSF9NT0RFX0tFWVdPUkQQAhIWChJTRUFSQ0hfTU9ERV9IWUJSSUQQAzKXAgoQUmV0cmlldmFsU2VydmljZRJRCgZTZWFyY2gSIi50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QaIy50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlc3BvbnNlEk4KBVN0YXRzEiEudGFpbG9yLnJldHJpZXZhbC52MS5TdGF0c1JlcXVlc3QaIi50YWlsb3IucmV0cmlldmFsLnYxLlN0YXRzUmVzcG9uc2USYAoLQ2hlY2tDaHVua3MSJy50YWlsb3IucmV0cmlldmFsLnYxLkNoZWNrQ2h1bmtzUmVxdWVzdBooLnRhaWxvci5yZXRyaWV2YWwudjEuQ2hlY2tDaHVua3NSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * @generated from message tailor.retrieval.v1.SearchRequest
@@ -150,6 +150,21 @@ export type SearchResponse = Message<"tailor.retrieval.v1.SearchResponse"> & {
    * @generated from field: string model_version = 2;
    */
   modelVersion: string;
+
+  /**
+   * True when a hybrid search answered from the keyword side alone because the dense side
+   * failed (e.g. the model-server was unreachable); `warnings` says why.
+   *
+   * @generated from field: bool dense_degraded = 3;
+   */
+  denseDegraded: boolean;
+
+  /**
+   * Human-readable notes about how this answer was produced, e.g. why the dense side is missing.
+   *
+   * @generated from field: repeated string warnings = 4;
+   */
+  warnings: string[];
 };
 
 /**
@@ -209,6 +224,56 @@ export const StatsResponseSchema: GenMessage<StatsResponse> = /*@__PURE__*/
   messageDesc(file_tailor_retrieval_v1_retrieval, 4);
 
 /**
+ * @generated from message tailor.retrieval.v1.CheckChunksRequest
+ */
+export type CheckChunksRequest = Message<"tailor.retrieval.v1.CheckChunksRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * 1..1000 chunk ids, as IngestionService.GetDocument lists them.
+   *
+   * @generated from field: repeated string chunk_ids = 2;
+   */
+  chunkIds: string[];
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.CheckChunksRequest.
+ * Use `create(CheckChunksRequestSchema)` to create a new message.
+ */
+export const CheckChunksRequestSchema: GenMessage<CheckChunksRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 5);
+
+/**
+ * @generated from message tailor.retrieval.v1.CheckChunksResponse
+ */
+export type CheckChunksResponse = Message<"tailor.retrieval.v1.CheckChunksResponse"> & {
+  /**
+   * The requested ids the index does not hold yet, in request order.
+   *
+   * @generated from field: repeated string missing_chunk_ids = 1;
+   */
+  missingChunkIds: string[];
+
+  /**
+   * The model version searches use now.
+   *
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.CheckChunksResponse.
+ * Use `create(CheckChunksResponseSchema)` to create a new message.
+ */
+export const CheckChunksResponseSchema: GenMessage<CheckChunksResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 6);
+
+/**
  * @generated from enum tailor.retrieval.v1.SearchMode
  */
 export enum SearchMode {
@@ -262,6 +327,16 @@ export const RetrievalService: GenService<{
     methodKind: "unary";
     input: typeof StatsRequestSchema;
     output: typeof StatsResponseSchema;
+  },
+  /**
+   * Which of the given chunks the index holds, so a client can wait until documents are searchable.
+   *
+   * @generated from rpc tailor.retrieval.v1.RetrievalService.CheckChunks
+   */
+  checkChunks: {
+    methodKind: "unary";
+    input: typeof CheckChunksRequestSchema;
+    output: typeof CheckChunksResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tailor_retrieval_v1_retrieval, 0);
