@@ -3,6 +3,7 @@ import { ChunksDeletedSchema } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
 import { testNatsUrl, uniquePrefix, waitFor, withTestBusPrefix } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consumerBacklog } from "./backlog.js";
 import { Bus } from "./bus.js";
 import { readAttributes } from "./cloudevents.js";
 import { DurableConsumer } from "./consumer.js";
@@ -59,7 +60,15 @@ describe("bus (real nats-server)", () => {
       got.push(decodeEvent(Events.chunksDeleted, m).documentId);
     });
     await waitFor(() => got.length === 1, { what: "one delivery" });
-    await new Promise((r) => setTimeout(r, 200));
+    // Nothing left to deliver or awaiting its ack: had the duplicate been stored, it would
+    // have been handled by now, so `got` is final.
+    await waitFor(
+      async () => {
+        const b = await consumerBacklog(bus, "CHUNK", "headers");
+        return b.consumers === 1 && b.messages === 0;
+      },
+      { what: "consumer caught up" },
+    );
     await c.stop();
     expect(got).toEqual(["d1"]);
   });

@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import {
   type JetStreamClient,
@@ -6,7 +7,12 @@ import {
   jetstreamManager,
   type PubAck,
 } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+} from "@nats-io/transport-node";
 import type { Logger } from "@tailor/telemetry";
 import { ClaimStore } from "./claim-check.js";
 import { buildHeaders, PROTOBUF } from "./cloudevents.js";
@@ -14,14 +20,30 @@ import { type EventDef, encodeEvent } from "./events.js";
 import { ensureStreams, type StreamOptions } from "./streams.js";
 import { Subjects } from "./subjects.js";
 
+/**
+ * How to authenticate to NATS (the shape of `NatsAuth` in @tailor/config); secrets are read
+ * through `reveal()` here and nowhere else.
+ */
+export type BusAuth =
+  | { method: "none" }
+  | { method: "user"; user: string; pass: { reveal(): string } }
+  | { method: "token"; token: { reveal(): string } }
+  | { method: "creds"; credsFile: string };
+
 export interface BusOptions {
   url: string;
   /** Connection name shown by the server (service name). */
   name: string;
+  /** Credentials; none by default (a laptop nats-server without users). */
+  auth?: BusAuth;
   prefix?: string;
   replicas?: number;
   duplicateWindowMs?: number;
   logger?: Logger;
+  /** Fail when the first connection attempt fails instead of retrying until the server is up (a CLI must not hang). */
+  failFast?: boolean;
+  /** Milliseconds a connection attempt may take; default 10 s. */
+  connectTimeoutMs?: number;
 }
 
 export interface PublishOptions {
@@ -54,16 +76,24 @@ export class Bus {
       name: o.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
-      waitOnFirstConnect: true,
-      timeout: 10_000,
+      waitOnFirstConnect: !o.failFast,
+      timeout: o.connectTimeoutMs ?? 10_000,
+      ...(await authOptions(o.auth)),
     });
-    const jsm = await jetstreamManager(nc);
     const subjects = new Subjects(o.prefix ?? "");
     const streamOpts: StreamOptions = {
       replicas: o.replicas ?? 1,
       duplicateWindowMs: o.duplicateWindowMs ?? 120_000,
     };
-    await ensureStreams(jsm, subjects, streamOpts);
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(nc);
+      await ensureStreams(jsm, subjects, streamOpts);
+    } catch (err) {
+      // An open connection would keep the process alive after the error.
+      await nc.close();
+      throw err;
+    }
     const bus = new Bus(nc, jetstream(nc, { timeout: 10_000 }), jsm, subjects, o.logger);
     bus.watchStatus();
     return bus;
@@ -125,5 +155,30 @@ export class Bus {
           this.logger?.warn({ status: s.type }, "nats connection");
       }
     })().catch(() => {});
+  }
+}
+
+async function authOptions(a: BusAuth | undefined): Promise<Partial<ConnectionOptions>> {
+  switch (a?.method) {
+    case undefined:
+    case "none":
+      return {};
+    case "user":
+      return { user: a.user, pass: a.pass.reveal() };
+    case "token":
+      return { token: a.token.reveal() };
+    case "creds": {
+      let creds: Uint8Array;
+      try {
+        creds = await readFile(a.credsFile);
+      } catch (err) {
+        throw new Error(`NATS creds file ${a.credsFile} could not be read`, { cause: err });
+      }
+      return { authenticator: credsAuthenticator(creds) };
+    }
+    default: {
+      const never: never = a;
+      throw new Error(`unknown NATS auth method ${JSON.stringify(never)}`);
+    }
   }
 }

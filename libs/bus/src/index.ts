@@ -1,6 +1,6 @@
 export type { JsMsg } from "@nats-io/jetstream";
 export { type Backlog, consumerBacklog } from "./backlog.js";
-export { Bus, type BusOptions, type PublishOptions } from "./bus.js";
+export { Bus, type BusAuth, type BusOptions, type PublishOptions } from "./bus.js";
 export { ClaimStore } from "./claim-check.js";
 export {
   buildHeaders,
@@ -19,13 +19,30 @@ export {
   type Outcome,
 } from "./consumer.js";
 export { type DataDocument, type PublishDataOptions, publishDataEvent } from "./data-publisher.js";
+export {
+  type DeadRecord,
+  deadLetterRecord,
+  headerSafe,
+  msgIdPart,
+  type PublishErrorKind,
+  publishErrorKind,
+} from "./dead-letter.js";
 export { isPoisonMessageError, PoisonMessageError, TransientError } from "./errors.js";
 export { decodeEvent, type EventDef, Events, encodeEvent } from "./events.js";
-export { deleteStreams, ensureStreams, type StreamOptions, streamConfigs } from "./streams.js";
 export {
+  deleteStreams,
+  ensureStreams,
+  StreamConflictError,
+  type StreamOptions,
+  streamConfigs,
+} from "./streams.js";
+export {
+  busPrefixProblem,
   type DataOp,
+  InvalidBusPrefixError,
   InvalidTokenError,
   isValidToken,
   type StreamKey,
+  type SubjectRoot,
   Subjects,
 } from "./subjects.js";

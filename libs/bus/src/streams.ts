@@ -51,7 +51,11 @@ export function streamConfigs(
   };
 }
 
-/** Creates the streams, or updates them when they exist (idempotent; safe from every service). */
+/**
+ * Creates the streams, or updates the ones whose limits changed (idempotent; safe from every
+ * service). A stream of our name that holds other subjects belongs to another deployment and is
+ * never rewritten: that fails with a StreamConflictError.
+ */
 export async function ensureStreams(
   jsm: JetStreamManager,
   s: Subjects,
@@ -59,19 +63,73 @@ export async function ensureStreams(
 ): Promise<void> {
   for (const cfg of Object.values(streamConfigs(s, o))) {
     const name = cfg.name;
+    let existing: StreamConfig | undefined;
     try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, cfg);
+      existing = (await jsm.streams.info(name)).config;
     } catch (err) {
       if (!isNotFound(err)) throw err;
+    }
+    if (!existing) {
       try {
         await jsm.streams.add(cfg);
+        continue;
       } catch (addErr) {
-        // Another service created it between our info and add.
-        if (!/already in use|already exists/i.test(String((addErr as Error).message))) throw addErr;
+        const msg = String((addErr as Error).message);
+        if (/overlap/i.test(msg)) {
+          throw new StreamConflictError(
+            name,
+            cfg.subjects ?? [],
+            `its subjects [${(cfg.subjects ?? []).join(", ")}] overlap another stream's; choose another TAILOR_BUS_PREFIX`,
+          );
+        }
+        // Another service created it between our info and add: check it as an existing one.
+        if (!/already in use|already exists/i.test(msg)) throw addErr;
+        existing = (await jsm.streams.info(name)).config;
       }
     }
+    const theirs = existing.subjects ?? [];
+    if (!sameSet(theirs, cfg.subjects ?? [])) {
+      throw new StreamConflictError(
+        name,
+        theirs,
+        `already exists with subjects [${theirs.join(", ")}] of another deployment (this one uses [${(cfg.subjects ?? []).join(", ")}]); choose another TAILOR_BUS_PREFIX`,
+      );
+    }
+    const changed = changedLimits(existing, cfg);
+    if (changed.length === 0) continue;
+    try {
+      await jsm.streams.update(name, cfg);
+    } catch (err) {
+      throw new Error(
+        `stream ${name} differs from its declaration (${changed.join(", ")}) and could not be updated; a NATS user without stream-update permission needs an operator to apply it`,
+        { cause: err },
+      );
+    }
   }
+}
+
+/** A stream of this deployment's name already serves other subjects (another deployment's). */
+export class StreamConflictError extends Error {
+  override readonly name = "StreamConflictError";
+  readonly code = "stream_conflict";
+  constructor(
+    readonly stream: string,
+    readonly subjects: string[],
+    problem: string,
+  ) {
+    super(`stream ${stream} ${problem}`);
+  }
+}
+
+const LIMITS = ["num_replicas", "duplicate_window", "max_age", "discard"] as const;
+
+/** The limits we declare that the server's copy does not have; subjects are checked apart. */
+function changedLimits(existing: StreamConfig, want: Partial<StreamConfig>): string[] {
+  return LIMITS.filter((k) => want[k] !== undefined && existing[k] !== want[k]);
+}
+
+function sameSet(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /** Deletes the streams of a prefix (test clean-up). */

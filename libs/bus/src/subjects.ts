@@ -1,3 +1,30 @@
+import { PoisonMessageError } from "./errors.js";
+
+/**
+ * A bus prefix: lower-case letters and digits in words joined by single dashes. Upper case and
+ * `_` are refused rather than folded, so that the mapping to stream names (upper case, `-` → `_`)
+ * is one-to-one: `pfx-y`, `pfx_y` and `PFX-Y` would otherwise all name stream `PFX_Y_DATA`.
+ */
+export const BUS_PREFIX_RULE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+export const BUS_PREFIX_MAX = 32;
+/**
+ * Prefixes that would make subjects or streams overlap with another deployment's: `data` gives
+ * subjects `data.data.>` inside an unprefixed deployment's `data.>`; `obj`/`kv` give stream
+ * names of the form JetStream uses for object stores and key-value buckets.
+ */
+const RESERVED_PREFIXES = new Set(["data", "chunk", "embedding", "dlq", "obj", "kv"]);
+
+/** Why `prefix` cannot be a bus prefix, or undefined when it can ("" means no prefix). */
+export function busPrefixProblem(prefix: string): string | undefined {
+  if (prefix === "") return undefined;
+  if (prefix.length > BUS_PREFIX_MAX) return `is longer than ${BUS_PREFIX_MAX} characters`;
+  if (!BUS_PREFIX_RULE.test(prefix))
+    return "must be lower-case letters and digits in words joined by single '-' (e.g. acme-prod)";
+  if (RESERVED_PREFIXES.has(prefix))
+    return `"${prefix}" is reserved (it would overlap another deployment's subjects or streams)`;
+  return undefined;
+}
+
 /** Subject and stream names of one deployment; the prefix lets several share a NATS server. */
 export class Subjects {
   /** Subject prefix including its trailing dot, or "" when none. */
@@ -6,10 +33,11 @@ export class Subjects {
   readonly streamPrefix: string;
 
   constructor(readonly prefix = "") {
-    if (!/^[A-Za-z0-9_-]*$/.test(prefix))
-      throw new Error(`invalid bus prefix ${JSON.stringify(prefix)}`);
+    const problem = busPrefixProblem(prefix);
+    if (problem) throw new InvalidBusPrefixError(prefix, problem);
     this.subjectPrefix = prefix ? `${prefix}.` : "";
-    this.streamPrefix = prefix ? `${prefix.toUpperCase().replace(/-/g, "_")}_` : "";
+    // Injective: the prefix holds no '_' and no upper case, and no stream key holds a '_'.
+    this.streamPrefix = prefix ? `${prefix.toUpperCase().replaceAll("-", "_")}_` : "";
   }
 
   data(tenant: string, source: string, op: DataOp): string {
@@ -25,7 +53,7 @@ export class Subjects {
     return `${this.subjectPrefix}dlq.${this.strip(originalSubject)}`;
   }
   /** A wildcard under this deployment's prefix, e.g. all("data") → "<p>.data.>". */
-  all(root: "data" | "chunk" | "embedding" | "dlq"): string {
+  all(root: SubjectRoot): string {
     return `${this.subjectPrefix}${root}.>`;
   }
   stream(name: StreamKey): string {
@@ -46,10 +74,33 @@ export class Subjects {
     }
     return { tenant: parts[1]!, source: parts[2]!, op: parts[3]! };
   }
+
+  /** The tenant token of `<root>.<tenant>.…` under this prefix, or undefined when it has none. */
+  tenantOf(subject: string, root: SubjectRoot): string | undefined {
+    if (this.subjectPrefix && !subject.startsWith(this.subjectPrefix)) return undefined;
+    const parts = this.strip(subject).split(".");
+    return parts[0] === root && parts.length >= 3 ? parts[1] : undefined;
+  }
+
+  /**
+   * Refuses a payload whose tenant is not its subject's: subject permissions fence tenants
+   * (a publisher may be allowed only `data.acme.>`), so the payload must not name another.
+   */
+  requireSubjectTenant(subject: string, root: SubjectRoot, payloadTenant: string): void {
+    const fromSubject = this.tenantOf(subject, root);
+    if (fromSubject === undefined)
+      throw new PoisonMessageError(`subject ${subject} is not ${root}.<tenant>.…`);
+    if (fromSubject !== payloadTenant) {
+      throw new PoisonMessageError(
+        `tenant ${JSON.stringify(payloadTenant)} of the payload is not the subject's tenant ${JSON.stringify(fromSubject)}`,
+      );
+    }
+  }
 }
 
 export type DataOp = "upsert" | "delete";
 export type StreamKey = "DATA" | "CHUNK" | "EMBEDDING" | "DLQ";
+export type SubjectRoot = "data" | "chunk" | "embedding" | "dlq";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -76,5 +127,17 @@ export class InvalidTokenError extends Error {
     readonly field: string,
   ) {
     super(message);
+  }
+}
+
+/** A bus prefix that could collide with another deployment's subjects or stream names. */
+export class InvalidBusPrefixError extends Error {
+  override readonly name = "InvalidBusPrefixError";
+  readonly code = "invalid_bus_prefix";
+  constructor(
+    readonly prefix: string,
+    readonly problem: string,
+  ) {
+    super(`TAILOR_BUS_PREFIX ${JSON.stringify(prefix)} ${problem}`);
   }
 }

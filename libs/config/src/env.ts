@@ -1,3 +1,4 @@
+import { redactUrl } from "@tailor/telemetry";
 import { z } from "zod";
 
 /** A configuration value that failed validation; the message names every offending variable. */
@@ -11,6 +12,9 @@ export class ConfigError extends Error {
     super(message);
   }
 }
+
+/** Variables whose values an error message must never repeat. */
+const SECRET_NAME = /PASSWORD|TOKEN|SECRET|CREDS/;
 
 export type EnvSchema = Record<string, z.ZodType>;
 export type EnvValues<S extends EnvSchema> = { [K in keyof S]: z.output<S[K]> };
@@ -29,7 +33,12 @@ export function parseEnv<S extends EnvSchema>(schema: S, env: NodeJS.ProcessEnv)
   if (!result.success) {
     const problems = result.error.issues.map((i) => {
       const name = String(i.path[0] ?? "?");
-      const shown = input[name] === undefined ? "unset" : JSON.stringify(input[name]);
+      const shown =
+        input[name] === undefined
+          ? "unset"
+          : SECRET_NAME.test(name)
+            ? "[redacted]"
+            : JSON.stringify(redactUrl(input[name])); // a malformed URL still holds its password
       return `${name} (${shown}): ${i.message}`;
     });
     const names = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
@@ -51,10 +60,22 @@ export const env = {
   url: (def?: string) => (def === undefined ? z.string().url() : z.string().url().default(def)),
   optionalUrl: () => z.string().url().optional(),
   str: (def: string) => z.string().default(def),
-  /** A subject/stream prefix: letters, digits, dashes and underscores only. */
+  /**
+   * A bus prefix (TAILOR_BUS_PREFIX): lower-case words of letters and digits joined by single
+   * '-', so that its stream names (upper case, '-' → '_') cannot collide with another prefix's.
+   * Kept in step with busPrefixProblem in libs/bus/src/subjects.ts (a test there checks both).
+   */
   prefix: () =>
     z
       .string()
-      .regex(/^[A-Za-z0-9_-]*$/, "only letters, digits, '-' and '_' are allowed")
+      .max(32, "is longer than 32 characters")
+      .regex(
+        /^([a-z0-9]+(-[a-z0-9]+)*)?$/,
+        "must be lower-case letters and digits in words joined by single '-' (e.g. acme-prod)",
+      )
+      .refine(
+        (p) => !["data", "chunk", "embedding", "dlq", "obj", "kv"].includes(p),
+        "is reserved (it would overlap another deployment's subjects or streams)",
+      )
       .default(""),
 };

@@ -3,18 +3,23 @@ import {
   env,
   parseEnv,
   parseSharedConfig,
+  Secret,
   type SharedConfig,
   z,
 } from "@tailor/config";
+import { type ModelRef, parseModelRef } from "@tailor/registry";
 
-/** A model asked for at start: `name` or `name@version` (newest when the version is absent). */
-export interface ModelRef {
-  name: string;
-  version: string;
+/** Who may call LoadModel and UnloadModel. */
+export interface AdminConfig {
+  /** TAILOR_MODEL_SERVER_ADMIN_TOKEN: callers send `authorization: Bearer <token>`. */
+  token?: Secret;
+  /** TAILOR_MODEL_SERVER_ADMIN_OPEN: with no token, let anyone call them (a private laptop). */
+  open: boolean;
 }
 
 export interface ModelServerConfig extends SharedConfig {
   port: number;
+  admin: AdminConfig;
   /** Where built and downloaded models are cached, and the local artifact store's root. */
   modelDir: string;
   /** JetStream Object Store bucket holding published models; empty means the local store only. */
@@ -47,19 +52,6 @@ export interface ModelServerConfig extends SharedConfig {
   gloveMaxVocab: number;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Parses `name` or `name@version`; returns a problem string when malformed. */
-export function parseModelRef(s: string): ModelRef | string {
-  const at = s.indexOf("@");
-  const name = at === -1 ? s : s.slice(0, at);
-  const version = at === -1 ? "" : s.slice(at + 1);
-  if (!NAME.test(name)) return `model name ${JSON.stringify(name)} is not [A-Za-z0-9._-]+`;
-  if (at !== -1 && !NAME.test(version))
-    return `version ${JSON.stringify(version)} of ${name} is not [A-Za-z0-9._-]+`;
-  return { name, version };
-}
-
 const modelRef = z.string().transform((s, ctx) => {
   const r = parseModelRef(s.trim());
   if (typeof r === "string") {
@@ -84,10 +76,17 @@ const modelRefList = z
   });
 
 export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig {
-  const shared = parseSharedConfig(e);
+  const shared = parseSharedConfig(e, "TAILOR_MODEL_SERVER");
   const v = parseEnv(
     {
       TAILOR_MODEL_SERVER_PORT: env.port(defaultPorts.modelServer),
+      // A guessable token is no lock; 32 random hex characters: `openssl rand -hex 16`.
+      TAILOR_MODEL_SERVER_ADMIN_TOKEN: z
+        .string()
+        .min(16, "must be at least 16 characters (e.g. `openssl rand -hex 16`)")
+        .regex(/^\S+$/, "must not contain spaces")
+        .optional(),
+      TAILOR_MODEL_SERVER_ADMIN_OPEN: env.bool(false),
       TAILOR_MODEL_SERVER_MODEL_DIR: z.string().optional(),
       TAILOR_MODEL_SERVER_ARTIFACT_BUCKET: z
         .string()
@@ -120,6 +119,12 @@ export function parseModelServerConfig(e: NodeJS.ProcessEnv): ModelServerConfig 
   return {
     ...shared,
     port: v.TAILOR_MODEL_SERVER_PORT,
+    admin: {
+      ...(v.TAILOR_MODEL_SERVER_ADMIN_TOKEN !== undefined && {
+        token: new Secret(v.TAILOR_MODEL_SERVER_ADMIN_TOKEN),
+      }),
+      open: v.TAILOR_MODEL_SERVER_ADMIN_OPEN,
+    },
     modelDir: v.TAILOR_MODEL_SERVER_MODEL_DIR ?? `${shared.dataDir}/models`,
     artifactBucket: v.TAILOR_MODEL_SERVER_ARTIFACT_BUCKET ?? "",
     executionProvider: v.TAILOR_MODEL_SERVER_EXECUTION_PROVIDER,
