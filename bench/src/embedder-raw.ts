@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildGloveModel } from "@tailor/models";
+import { buildGloveModel, mulberry32 } from "@tailor/models";
 
 /** The part of an embedder this bench drives (OnnxEmbedder satisfies it). */
 export interface RawEmbedder {
@@ -52,15 +52,7 @@ export async function measureRawEmbedder(
 
 /** Deterministic pseudo-sentences: 5–40 words drawn Zipf-like from the vocabulary's frequent words. */
 export function syntheticSentences(vocab: readonly string[], count: number, seed = 42): string[] {
-  let state = seed >>> 0;
-  const rand = () => {
-    // mulberry32: tiny, seedable, good enough to vary sentence shape.
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const pool = Math.min(vocab.length, 50_000);
   const out: string[] = [];
   for (let s = 0; s < count; s++) {

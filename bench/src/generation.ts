@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { writeLlamaFolder } from "../../libs/models/src/llama/index.js";
+import { writeLlamaFolder } from "@tailor/models/testing";
 import type { CausalLm } from "../../services/model-server/src/runtime/causal-lm.js";
 
 /** Shape of the benchmarked decoder: small enough for CPU CI, big enough that the model dominates. */

@@ -5,11 +5,16 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Stack } from "@tailor/deploy-local";
-import { buildGloveModel, MINILM_SHAPE, TINY_WORDS, writeModelFolder } from "@tailor/models";
+import { buildGloveModel } from "@tailor/models";
+import {
+  MINILM_SHAPE,
+  TINY_WORDS,
+  writeLlamaFolder,
+  writeModelFolder,
+} from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
+import { publishArtifact } from "@tailor/registry";
 import { freePort, ROOT, testNatsUrl } from "@tailor/testing";
-import { writeLlamaFolder } from "../../libs/models/src/llama/index.js";
-import { publishArtifact } from "../../services/model-server/src/artifact-store.js";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { EncoderModel } from "../../services/model-server/src/runtime/encoder.js";
 import { syntheticSentences } from "./embedder-raw.js";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type ChunkPayload, EmbeddedVectorStore } from "../../libs/vector/src/index.js";
 import { KeywordIndex } from "../../services/retrieval/src/keyword/index.js";
+import { mulberry32, percentile } from "./lib/stats.js";
 import { rpcSearchBench } from "./search-rpc.js";
 
 /** Sizes of one benchmark run; the defaults are the published configuration. */
@@ -23,14 +24,7 @@ const emit: Emit = (metric, value, unit) => {
 
 /** Deterministic PRNG (mulberry32) plus a Box-Muller normal sampler. */
 function prng(seed: number): { uniform(): number; normal(): number } {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   const normal = (): number =>
     Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
   return { uniform, normal };
@@ -59,10 +53,6 @@ function sampler(kind: "uniform" | "clustered", dim: number, seed: number): () =
     for (let i = 0; i < dim; i++) v[i] = (c ? c[i]! : 0) + r.normal() * (c ? 0.6 : 1);
     return unit(v);
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 function payload(i: number): ChunkPayload {

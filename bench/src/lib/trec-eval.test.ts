@@ -50,8 +50,23 @@ describe("evaluate", () => {
       }
     }
     expect(res.perQuery.get("q1")).toMatchObject({ num_ret: 5, num_rel: 3, num_rel_ret: 2 });
-    expect(q1.ndcg_cut_10).toBeCloseTo(0.70392, 5);
     expect(res.perQuery.has("q4")).toBe(false);
+  });
+
+  it("prints what trec_eval -q prints for the fixture (4 decimals)", () => {
+    // Literals, not formulas: each was worked out by hand from the definitions above and
+    // rounded as trec_eval prints it, so a shared mistake in the formulas cannot hide here.
+    const printed = {
+      q1: { map: 0.5556, P_10: 0.2, recall_100: 0.6667, recip_rank: 1, ndcg_cut_10: 0.7039 },
+      q2: { map: 0.5, P_10: 0.1, recall_100: 1, recip_rank: 0.5, ndcg_cut_10: 0.6309 },
+    } as const;
+    const res = evaluate(run, qrels);
+    for (const [qid, want] of Object.entries(printed)) {
+      const got = res.perQuery.get(qid)!;
+      for (const [m, v] of Object.entries(want)) {
+        expect(got[m as keyof typeof want].toFixed(4), `${qid} ${m}`).toBe(v.toFixed(4));
+      }
+    }
   });
 
   it("averages over all qrels queries by default (trec_eval -c)", () => {

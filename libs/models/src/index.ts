@@ -10,8 +10,7 @@ export {
 } from "./glove-onnx.js";
 export * from "./hf/index.js";
 export { buildMeanPoolGraph, type MeanPoolGraphSpec } from "./mean-pool-graph.js";
-export { mulberry32 } from "./random.js";
-export * from "./testing/index.js";
+export { type Mulberry32, mulberry32 } from "./random.js";
 export {
   countTokens,
   type EncodedBatch,

@@ -2,11 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { writeModelFolder } from "@tailor/models";
+import { type LlamaFolder, writeLlamaFolder, writeModelFolder } from "@tailor/models/testing";
 import { FinishReason, type GenerateResponse } from "@tailor/proto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LlamaFolder, writeLlamaFolder } from "../../../libs/models/src/llama/index.js";
-import { publishArtifact } from "./artifact-store.js";
+import { publishArtifact } from "@tailor/registry";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CausalLm, type GenerationEvent } from "./runtime/causal-lm.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 
@@ -157,7 +156,10 @@ describe("Generate", () => {
     const short = { model: "tiny-llama", prompt: PROMPT, params: { maxTokens: 4 } };
     const queued = drain(srv.client.generate(short));
     // The queued call must be accepted before the next one can see a full queue.
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(async () => {
+      const { models } = await srv.client.listModels({});
+      expect(models.find((m) => m.name === "tiny-llama")?.queueDepth).toBe(1);
+    }, 10_000);
     const refused = await failure(drain(srv.client.generate(short)));
     expect(refused.code).toBe(Code.ResourceExhausted);
 

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { writeAdapterFolder, writeModelFolder } from "@tailor/models";
+import { writeAdapterFolder, writeModelFolder } from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
+import { publishArtifact } from "@tailor/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishArtifact } from "./artifact-store.js";
 import { EncoderModel } from "./runtime/encoder.js";
 import { startTestServer, type TestServer } from "./test-server.js";
 

@@ -1,13 +1,17 @@
-import { Objm } from "@nats-io/obj";
 import { Bus } from "@tailor/bus";
 import { buildGloveModel } from "@tailor/models";
 import { ModelService } from "@tailor/proto";
+import {
+  type ArtifactStore,
+  LocalArtifactStore,
+  ObjectStoreArtifactStore,
+  openArtifactBucket,
+} from "@tailor/registry";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
-import { type ArtifactStore, LocalArtifactStore } from "./artifact-store.js";
 import type { ModelServerConfig } from "./config.js";
-import { ObjectStoreArtifactStore } from "./object-store-artifacts.js";
 import { ModelRegistry } from "./registry.js";
+import { requireAdmin } from "./rpc/admin-auth.js";
 import { classify } from "./rpc/classify.js";
 import { embed } from "./rpc/embed.js";
 import { generate } from "./rpc/generate.js";
@@ -61,6 +65,8 @@ export async function create(
     port: config.port,
     services: [ModelService],
     logger,
+    // Embed and Rerank batches of long texts; anything larger is refused before it is buffered.
+    readMaxBytes: 32 * 1024 * 1024,
     routes: (router) =>
       router.service(ModelService, {
         embed: (req, ctx) => embed(registry, req, ctx),
@@ -69,8 +75,14 @@ export async function create(
         generate: (req, ctx) => generate(registry, req, ctx),
         tokenize: (req) => tokenize(registry, req),
         listModels: async () => listModels(registry),
-        loadModel: (req) => loadModel(registry, req),
-        unloadModel: (req) => unloadModel(registry, req),
+        loadModel: (req, ctx) => {
+          requireAdmin(config.admin, ctx);
+          return loadModel(registry, req);
+        },
+        unloadModel: (req, ctx) => {
+          requireAdmin(config.admin, ctx);
+          return unloadModel(registry, req);
+        },
       }),
   });
   let destroyed: Promise<void> | undefined;
@@ -84,14 +96,13 @@ export async function create(
       if (!o.store && config.artifactBucket) {
         bus = await Bus.connect({
           url: config.natsUrl,
+          auth: config.natsAuth,
           name: "model-server",
           prefix: config.busPrefix,
           replicas: config.busReplicas,
           logger,
         });
-        const os = await new Objm(bus.js).create(config.artifactBucket, {
-          description: "Tailor model artifacts",
-        });
+        const os = await openArtifactBucket(bus.js, config.artifactBucket);
         store = new ObjectStoreArtifactStore(os, config.modelDir);
       }
       if (config.defaultEmbedder === "glove") {

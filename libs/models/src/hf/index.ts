@@ -19,11 +19,3 @@ export {
   longestFirst,
 } from "./hf-tokenizer.js";
 export { l2NormalizeInPlace, poolTokenVectors, sigmoid, softmax } from "./pooling.js";
-export {
-  BERT_SPECIAL_TOKENS,
-  buildWordPieceTokenizerJson,
-  TINY_WORDS,
-  type WordPieceJsonOptions,
-  type WordPieceTokenizerJson,
-  wordPieceTokenizerConfig,
-} from "./wordpiece-json.js";

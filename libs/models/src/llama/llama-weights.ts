@@ -1,3 +1,4 @@
+import { mulberry32 } from "../random.js";
 /** Shape and seed of a generated Llama-style decoder. */
 export interface TinyLlamaSpec {
   readonly layers: number;
@@ -120,13 +121,8 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float32A
 
 /** mulberry32 → Box–Muller standard normal draws. */
 function gaussian(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  // Half a step up keeps log() away from 0; exact in a double, so the weights stay as they were.
+  const uniform = () => next() + 2 ** -33;
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }

@@ -1,6 +1,7 @@
 import type { onnx as Onnx } from "onnx-proto";
 import onnxProto from "onnx-proto";
 import { intAttr, intsAttr, valueInfo } from "../onnx-helpers.js";
+import { mulberry32 } from "../random.js";
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -124,14 +125,7 @@ function resolveShape(opts: TinyBertOptions): BertShape {
 
 /** Seeded N(0, 1) source: mulberry32 uniforms through Box–Muller. */
 export function seededNormal(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = mulberry32(seed);
   return () => {
     const u = Math.max(uniform(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());

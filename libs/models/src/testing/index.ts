@@ -1,3 +1,16 @@
+// Test fixtures: tiny models written from seeded weights and plain-TypeScript reference
+// implementations to check ONNX Runtime against. Imported as @tailor/models/testing, never by
+// production code.
+
+export {
+  BERT_SPECIAL_TOKENS,
+  buildWordPieceTokenizerJson,
+  TINY_WORDS,
+  type WordPieceJsonOptions,
+  type WordPieceTokenizerJson,
+  wordPieceTokenizerConfig,
+} from "../hf/wordpiece-json.js";
+export * from "../llama/index.js";
 export {
   BERT_LAYER_NORM_EPS,
   BERT_MASK_BIAS,

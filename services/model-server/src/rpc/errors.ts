@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { isModelLoadError } from "@tailor/models";
+import { ArtifactIntegrityError, ArtifactNotFoundError } from "@tailor/registry";
 import { invalidArgument } from "@tailor/service";
-import { ArtifactIntegrityError, ArtifactNotFoundError } from "../artifact-store.js";
 import { ModelLoadFailedError } from "../registry.js";
 import {
   BatcherClosedError,

@@ -4,8 +4,8 @@ import {
   type LoadModelResponse,
   LoadModelResponseSchema,
 } from "@tailor/proto";
+import { parseModelRef } from "@tailor/registry";
 import { invalidArgument } from "@tailor/service";
-import { parseModelRef } from "../config.js";
 import { infoOf, type ModelRegistry } from "../registry.js";
 import { loadError } from "./errors.js";
 

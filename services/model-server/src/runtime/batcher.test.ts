@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   BatcherClosedError,
   CancelledError,
@@ -7,15 +7,26 @@ import {
   QueueFullError,
 } from "./batcher.js";
 
-/** A model stand-in that records its calls and answers each item with its double after `delayMs`. */
-function doubler(delayMs = 0) {
+/**
+ * A model stand-in that records its calls and answers each item with its double. After `hold()`,
+ * calls stay busy until `release()`, so a test decides when the model is free instead of
+ * guessing how long a sleep must be.
+ */
+function doubler() {
   const calls: number[][] = [];
+  let busy: Promise<void> = Promise.resolve();
+  let free = () => {};
   const run = async (items: number[]) => {
     calls.push([...items]);
-    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    await busy;
     return items.map((x) => x * 2);
   };
-  return { calls, run };
+  const hold = () => {
+    busy = new Promise((r) => {
+      free = r;
+    });
+  };
+  return { calls, run, hold, release: () => free() };
 }
 
 describe("DynamicBatcher", () => {
@@ -27,9 +38,17 @@ describe("DynamicBatcher", () => {
       maxQueueDelayMs: 20,
       maxQueueItems: 100,
     });
-    const results = await Promise.all([b.submit([1, 2]), b.submit([3]), b.submit([4, 5, 6])]);
-    expect(results).toEqual([[2, 4], [6], [8, 10, 12]]);
-    expect(model.calls).toEqual([[1, 2, 3, 4, 5, 6]]);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      const results = Promise.all([b.submit([1, 2]), b.submit([3]), b.submit([4, 5, 6])]);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(model.calls).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(model.calls).toEqual([[1, 2, 3, 4, 5, 6]]);
+      expect(await results).toEqual([[2, 4], [6], [8, 10, 12]]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("sends a full batch at once without waiting out the delay", async () => {
@@ -40,9 +59,10 @@ describe("DynamicBatcher", () => {
       maxQueueDelayMs: 10_000,
       maxQueueItems: 100,
     });
-    const started = performance.now();
-    expect(await b.submit([1, 2, 3])).toEqual([2, 4, 6]);
-    expect(performance.now() - started).toBeLessThan(1000);
+    const full = b.submit([1, 2, 3]);
+    // Dispatched within submit: no timer had a chance to run.
+    expect(model.calls).toEqual([[1, 2, 3]]);
+    expect(await full).toEqual([2, 4, 6]);
   });
 
   it("splits a large submission across batches and reassembles it in order", async () => {
@@ -73,7 +93,8 @@ describe("DynamicBatcher", () => {
   });
 
   it("rejects with QueueFullError when the queue would exceed maxQueueItems", async () => {
-    const model = doubler(30);
+    const model = doubler();
+    model.hold();
     const b = new DynamicBatcher({
       run: model.run,
       maxBatchSize: 2,
@@ -81,20 +102,22 @@ describe("DynamicBatcher", () => {
       maxQueueItems: 3,
     });
     const first = b.submit([1, 2]); // sent at once, occupies the only slot
-    await new Promise((r) => setTimeout(r, 5));
+    expect(model.calls).toEqual([[1, 2]]);
     const second = b.submit([3, 4, 5]); // waits: queue depth 3
     expect(b.queueDepth).toBe(3);
     const err = await b.submit([6]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueueFullError);
     expect((err as QueueFullError).code).toBe("QUEUE_FULL");
     expect((err as QueueFullError).name).toBe("QueueFullError");
+    model.release();
     expect(await first).toEqual([2, 4]);
     expect(await second).toEqual([6, 8, 10]);
     expect(b.queueDepth).toBe(0);
   });
 
   it("rejects with DeadlineExceededError and withdraws the items when the deadline passes", async () => {
-    const model = doubler(50);
+    const model = doubler();
+    model.hold();
     const b = new DynamicBatcher({
       run: model.run,
       maxBatchSize: 1,
@@ -105,13 +128,15 @@ describe("DynamicBatcher", () => {
     const late = b.submit([2, 3], { deadlineMs: 10 });
     await expect(late).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(b.queueDepth).toBe(0);
+    model.release();
     await busy;
     await b.close();
     expect(model.calls).toEqual([[1]]);
   });
 
   it("maps a timed-out signal to DeadlineExceededError and other aborts to CancelledError", async () => {
-    const model = doubler(50);
+    const model = doubler();
+    model.hold();
     const b = new DynamicBatcher({
       run: model.run,
       maxBatchSize: 1,
@@ -126,6 +151,7 @@ describe("DynamicBatcher", () => {
     await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
     await expect(timedOut).rejects.toBeInstanceOf(DeadlineExceededError);
     await expect(b.submit([4], { signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
+    model.release();
     await busy;
     expect(model.calls).toEqual([[1]]);
   });
@@ -148,7 +174,7 @@ describe("DynamicBatcher", () => {
   });
 
   it("drains on close and refuses new work afterwards", async () => {
-    const model = doubler(10);
+    const model = doubler();
     const b = new DynamicBatcher({
       run: model.run,
       maxBatchSize: 8,

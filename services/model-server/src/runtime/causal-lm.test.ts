@@ -1,12 +1,8 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type LlamaFolder, LlamaReference, writeLlamaFolder } from "@tailor/models/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type LlamaFolder,
-  LlamaReference,
-  writeLlamaFolder,
-} from "../../../../libs/models/src/llama/index.js";
 import {
   CausalLm,
   type FinishReason,

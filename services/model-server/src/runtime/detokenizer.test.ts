@@ -1,9 +1,6 @@
 import { Tokenizer } from "@huggingface/tokenizers";
+import { buildByteLevelBpe, byteLevelBpeTokenizerConfig } from "@tailor/models/testing";
 import { describe, expect, it } from "vitest";
-import {
-  buildByteLevelBpe,
-  byteLevelBpeTokenizerConfig,
-} from "../../../../libs/models/src/llama/index.js";
 import { detokenizerFactory } from "./detokenizer.js";
 
 const bpe = buildByteLevelBpe();

@@ -1,12 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HfTokenizer, loadHfFolder, ModelLoadError, type PoolingMode } from "@tailor/models";
 import {
-  HfTokenizer,
   l2Normalize,
-  loadHfFolder,
-  ModelLoadError,
-  type PoolingMode,
   referenceBert,
   referenceLinear,
   referencePool,
@@ -16,7 +13,7 @@ import {
   type WrittenModelFolder,
   writeAdapterFolder,
   writeModelFolder,
-} from "@tailor/models";
+} from "@tailor/models/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EncoderModel, ModelKindError } from "./encoder.js";
 

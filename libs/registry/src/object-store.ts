@@ -5,21 +5,17 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import type { ObjectStore } from "@nats-io/obj";
-import {
-  type Artifact,
-  ArtifactExistsError,
-  ArtifactIntegrityError,
-  type ArtifactManifest,
-  ArtifactNotFoundError,
-  type ArtifactStore,
-  buildManifest,
-  checkSegment,
-  LocalArtifactStore,
-  MANIFEST_FILE,
-  newestVersion,
-  parseManifest,
-} from "./artifact-store.js";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { ArtifactExistsError, ArtifactIntegrityError, ArtifactNotFoundError } from "./errors.js";
+import { type Artifact, type ArtifactStore, LocalArtifactStore } from "./local-store.js";
+import { type ArtifactManifest, buildManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
+import { checkSegment, newestVersion } from "./versions.js";
+
+/** Opens the Object Store bucket of published models, creating it when absent. */
+export function openArtifactBucket(js: JetStreamClient, bucket: string): Promise<ObjectStore> {
+  return new Objm(js).create(bucket, { description: "Tailor model artifacts" });
+}
 
 /**
  * Artifacts in a JetStream Object Store bucket: objects `<name>/<version>/<file>` with the
