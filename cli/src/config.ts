@@ -1,29 +1,64 @@
-import { defaultPorts, env, parseEnv } from "@tailor/config";
+import { join } from "node:path";
+import {
+  defaultPorts,
+  env,
+  type NatsAuth,
+  parseEnv,
+  parseNatsAuth,
+  readAdminToken,
+} from "@tailor/config";
 
 export interface CliConfig {
   natsUrl: string;
+  /** TAILOR_CLI_NATS_USER/_PASSWORD/_TOKEN/_CREDS, else the shared TAILOR_NATS_* ones. */
+  natsAuth: NatsAuth;
   busPrefix: string;
+  ingestionUrl: string;
   retrievalUrl: string;
   modelServerUrl: string;
   dataDir: string;
+  /** The model-server's admin token: TAILOR_MODEL_SERVER_ADMIN_TOKEN or the local stack's file. */
+  adminToken?: string;
 }
 
+/**
+ * The CLI talks to the stack `npm run up` starts: the same variables, so a stack moved to other
+ * ports (`TAILOR_RETRIEVAL_PORT=…`) is found without spelling out every URL.
+ */
 export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
+  const ports = parseEnv(
+    {
+      TAILOR_INGESTION_PORT: env.port(defaultPorts.ingestion),
+      TAILOR_RETRIEVAL_PORT: env.port(defaultPorts.retrieval),
+      TAILOR_MODEL_SERVER_PORT: env.port(defaultPorts.modelServer),
+    },
+    e,
+  );
   const v = parseEnv(
     {
       TAILOR_NATS_URL: env.str("nats://127.0.0.1:4222"),
       TAILOR_BUS_PREFIX: env.prefix(),
-      TAILOR_RETRIEVAL_URL: env.url(`http://127.0.0.1:${defaultPorts.retrieval}`),
-      TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${defaultPorts.modelServer}`),
+      TAILOR_INGESTION_URL: env.url(`http://127.0.0.1:${ports.TAILOR_INGESTION_PORT}`),
+      TAILOR_RETRIEVAL_URL: env.url(`http://127.0.0.1:${ports.TAILOR_RETRIEVAL_PORT}`),
+      TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${ports.TAILOR_MODEL_SERVER_PORT}`),
       TAILOR_DATA_DIR: env.str(".tailor/data"),
     },
     e,
   );
   return {
     natsUrl: v.TAILOR_NATS_URL,
+    natsAuth: parseNatsAuth(e, "TAILOR_CLI"),
     busPrefix: v.TAILOR_BUS_PREFIX,
+    ingestionUrl: v.TAILOR_INGESTION_URL,
     retrievalUrl: v.TAILOR_RETRIEVAL_URL,
     modelServerUrl: v.TAILOR_MODEL_SERVER_URL,
     dataDir: v.TAILOR_DATA_DIR,
+    // The launcher keeps a prefixed stack's data (and its token) under prefixes/<prefix>.
+    adminToken: readAdminToken(
+      v.TAILOR_BUS_PREFIX
+        ? join(v.TAILOR_DATA_DIR, "prefixes", v.TAILOR_BUS_PREFIX)
+        : v.TAILOR_DATA_DIR,
+      e,
+    ),
   };
 }

@@ -3,6 +3,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { extname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
 import type { DataDocument } from "@tailor/bus";
+import { ID_RULE, KEY_RULE, type TextRule, textProblem } from "@tailor/service";
 
 const TYPES: Record<string, string> = {
   ".md": "text/markdown",
@@ -17,8 +18,16 @@ export class InputError extends Error {
   readonly code = "invalid_input";
 }
 
-/** Reads `{"id","title","text","metadata"}` lines; a bad line fails with its line number. */
-export async function* readJsonl(path: string): AsyncGenerator<DataDocument> {
+/** One line of a JSONL file: a document, or why it is not one. */
+export type JsonlItem = { line: number; doc: DataDocument } | { line: number; problem: string };
+
+const VALUE_RULE: TextRule = { maxBytes: Number.MAX_SAFE_INTEGER, control: "whitespace" };
+
+/**
+ * Reads `{"id","title","text","content_type","metadata"}` lines. A bad line is reported with its
+ * number and the reader goes on, so the caller decides whether to stop or skip.
+ */
+export async function* readJsonl(path: string): AsyncGenerator<JsonlItem> {
   const rl = createInterface({
     input: createReadStream(path, "utf8"),
     crlfDelay: Number.POSITIVE_INFINITY,
@@ -27,30 +36,52 @@ export async function* readJsonl(path: string): AsyncGenerator<DataDocument> {
   for await (const line of rl) {
     n++;
     if (!line.trim()) continue;
-    let j: Record<string, unknown>;
-    try {
-      j = JSON.parse(line) as Record<string, unknown>;
-    } catch (err) {
-      throw new InputError(`${path}:${n}: not JSON (${(err as Error).message})`);
-    }
-    const id = j["id"];
-    if ((typeof id !== "string" && typeof id !== "number") || String(id) === "")
-      throw new InputError(`${path}:${n}: "id" is required`);
-    if (j["text"] !== undefined && typeof j["text"] !== "string")
-      throw new InputError(`${path}:${n}: "text" must be a string`);
-    const metadata: Record<string, string> = {};
-    if (j["metadata"] && typeof j["metadata"] === "object") {
-      for (const [k, v] of Object.entries(j["metadata"] as Record<string, unknown>))
-        metadata[k] = typeof v === "string" ? v : JSON.stringify(v);
-    }
-    yield {
-      id: String(id),
-      title: typeof j["title"] === "string" ? j["title"] : "",
-      text: (j["text"] as string | undefined) ?? "",
-      contentType: typeof j["content_type"] === "string" ? j["content_type"] : "text/plain",
-      metadata,
-    };
+    const r = parseLine(line);
+    yield typeof r === "string" ? { line: n, problem: r } : { line: n, doc: r };
   }
+}
+
+/** A document from one JSONL line, or a problem phrased without quoting the line. */
+export function parseLine(line: string): DataDocument | string {
+  let j: unknown;
+  try {
+    j = JSON.parse(line);
+  } catch {
+    return "not valid JSON";
+  }
+  if (!j || typeof j !== "object" || Array.isArray(j)) return "not a JSON object";
+  const o = j as Record<string, unknown>;
+  const id = typeof o["id"] === "number" ? String(o["id"]) : o["id"];
+  if (typeof id !== "string" || id === "") return '"id" is required (a string or a number)';
+  const idProblem = textProblem(id, ID_RULE);
+  if (idProblem) return `"id" ${idProblem}`;
+  for (const f of ["title", "text", "content_type"] as const) {
+    const v = o[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "string") return `"${f}" must be a string`;
+    const p = textProblem(v, VALUE_RULE);
+    if (p) return `"${f}" ${p}`;
+  }
+  const metadata: Record<string, string> = {};
+  const m = o["metadata"];
+  if (m !== undefined && m !== null) {
+    if (typeof m !== "object" || Array.isArray(m)) return '"metadata" must be an object';
+    for (const [k, v] of Object.entries(m as Record<string, unknown>)) {
+      const kp = textProblem(k, KEY_RULE);
+      if (kp) return `a "metadata" key ${kp}`;
+      const value = typeof v === "string" ? v : JSON.stringify(v);
+      const vp = textProblem(value, VALUE_RULE);
+      if (vp) return `"metadata.${k}" ${vp}`;
+      metadata[k] = value;
+    }
+  }
+  return {
+    id,
+    title: typeof o["title"] === "string" ? o["title"] : "",
+    text: typeof o["text"] === "string" ? o["text"] : "",
+    contentType: typeof o["content_type"] === "string" ? o["content_type"] : "text/plain",
+    metadata,
+  };
 }
 
 /** Markdown, text and HTML files under a folder, ids = paths relative to it. */

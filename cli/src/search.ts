@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { RetrievalService, type SearchHit, SearchMode } from "@tailor/proto";
+import { RetrievalService, type SearchHit, SearchMode, type SearchResponse } from "@tailor/proto";
 
 export type ModeName = "dense" | "keyword" | "hybrid";
 
@@ -17,16 +17,24 @@ export function retrievalClient(url: string): Client<typeof RetrievalService> {
 
 export async function searchOnce(
   client: Client<typeof RetrievalService>,
-  o: { tenant: string; query: string; k: number; mode: ModeName; sources?: string[] },
-): Promise<{ hits: SearchHit[]; modelVersion: string }> {
+  o: {
+    tenant: string;
+    query: string;
+    k: number;
+    mode: ModeName;
+    sources?: string[];
+    metadata?: Record<string, string>;
+  },
+): Promise<{ hits: SearchHit[]; modelVersion: string; response: SearchResponse }> {
   const r = await client.search({
     tenant: o.tenant,
     query: o.query,
     k: o.k,
     mode: MODES[o.mode],
     sources: o.sources ?? [],
+    metadata: o.metadata ?? {},
   });
-  return { hits: r.hits, modelVersion: r.modelVersion };
+  return { hits: r.hits, modelVersion: r.modelVersion, response: r };
 }
 
 /** Chunk hits → one line per document (its best chunk), in TREC run format. */
