@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run demo: install what is missing, start NATS/PostgreSQL (or reuse them) and every service,
-# ingest this repository's documentation, run a few searches, print the answers, stop.
+# ingest the sections of README.md and docs/*.md, ask five questions, print the answers, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh

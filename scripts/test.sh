@@ -9,6 +9,8 @@ echo "[test] typecheck"
 npx tsc -p tsconfig.json
 echo "[test] lint"
 npx biome check --error-on-warnings .
+# Declared dependencies that nothing imports (and imports that nothing declares) fail here.
+npx knip --dependencies --no-progress
 bash scripts/check-generated.sh
 echo "[test] test suites"
 exec node --import tsx deploy/local/src/run-tests.ts "$@"

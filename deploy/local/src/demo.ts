@@ -1,29 +1,21 @@
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus, consumerBacklog } from "@tailor/bus";
-import { RetrievalService, SearchMode } from "@tailor/proto";
-import { listDirDocuments } from "../../../cli/src/documents.js";
-import { ingest } from "../../../cli/src/ingest.js";
-import { parseLauncherEnv } from "./env.js";
-import { ensureNats, ensurePostgres, type Started } from "./infra.js";
+import { Bus } from "@tailor/bus";
+import { adminTokenPath, ensureAdminToken } from "@tailor/config";
+import { IngestionService, RetrievalService } from "@tailor/proto";
+import { askDemo, DEMO_TENANT, demoDocuments, publishDemo, waitSearchable } from "./demo-corpus.js";
+import { parseLauncherConfig } from "./env.js";
+import { ensureNats, type Started } from "./infra.js";
 import { say } from "./output.js";
+import { ensurePostgres } from "./postgres.js";
 import { Stack } from "./stack.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
-const TENANT = "demo";
-
-const QUESTIONS = [
-  "how do I run the tests",
-  "what happens to a malformed event",
-  "which execution provider does the model-server use",
-  "how are tenants kept apart",
-];
 
 /** `npm run demo`: start everything, ingest this repository's docs, ask a few questions, stop. */
 async function main(keepRunning: boolean): Promise<void> {
-  const e = parseLauncherEnv(process.env);
-  const dataDir = resolve(ROOT, e.TAILOR_DATA_DIR);
+  const c = parseLauncherConfig(process.env, ROOT);
   const started: Started[] = [];
   let stack: Stack | undefined;
   let bus: Bus | undefined;
@@ -33,33 +25,44 @@ async function main(keepRunning: boolean): Promise<void> {
     for (const s of started.reverse()) await s.stop();
   };
   try {
-    const nats = await ensureNats(e.TAILOR_NATS_URL, dataDir);
+    const nats = await ensureNats(c.natsUrl, c.dataDir);
     started.push(nats);
     say("setup", `NATS: ${nats.kind} at ${nats.url}`);
-    const pg = await ensurePostgres(e.TAILOR_DATABASE_URL, dataDir, { allowPglite: true });
+    const pg = await ensurePostgres(c.databaseUrl, resolve(c.dataDir, "postgres"), {
+      pgliteDir: resolve(c.stackDataDir, "pglite"),
+    });
     started.push(pg);
-    say("setup", `PostgreSQL: ${pg.kind} at ${new URL(pg.url).host}`);
+    const pgUrl = new URL(pg.url);
+    say("setup", `PostgreSQL: ${pg.kind} at ${pgUrl.host}, database ${pgUrl.pathname.slice(1)}`);
+    if (c.busPrefix) say("setup", `bus prefix "${c.busPrefix}", data in ${c.stackDataDir}`);
+    // LoadModel/UnloadModel need it; `tailor models load` finds it in the same file.
+    const adminToken = ensureAdminToken(c.stackDataDir);
     stack = new Stack({
       root: ROOT,
+      ports: c.ports,
       env: {
         ...process.env,
         TAILOR_NATS_URL: nats.url,
         TAILOR_DATABASE_URL: pg.url,
-        TAILOR_DATA_DIR: dataDir,
+        TAILOR_DATA_DIR: c.stackDataDir,
+        TAILOR_MODEL_SERVER_ADMIN_TOKEN: adminToken,
+        // Models are no tenant's data: every stack shares the converted default embedder and
+        // what `tailor models publish` put under TAILOR_DATA_DIR.
+        TAILOR_MODEL_SERVER_MODEL_DIR:
+          process.env["TAILOR_MODEL_SERVER_MODEL_DIR"] || resolve(c.dataDir, "models"),
         // PGlite runs one session at a time: keep the service to one connection.
         ...(pg.kind === "pglite" ? { TAILOR_INGESTION_DB_POOL: "1" } : {}),
       },
     });
-    stack.startAll();
     say(
       "setup",
       "waiting for the services to report SERVING (the first start converts the GloVe vectors to ONNX)",
     );
-    await stack.waitHealthy(300_000);
+    await stack.start(300_000);
     if (keepRunning) {
       say(
         "tailor",
-        `up: ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")}; Ctrl-C stops`,
+        `up: ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")} (admin token in ${adminTokenPath(c.stackDataDir)}); Ctrl-C stops`,
       );
       await new Promise<void>((r) => {
         process.once("SIGINT", () => r());
@@ -67,66 +70,40 @@ async function main(keepRunning: boolean): Promise<void> {
       });
       return;
     }
-    const files = await listDirDocuments(ROOT);
+    const docs = await demoDocuments(ROOT);
     say(
       "demo",
-      `ingesting ${files.length} documentation files of this repository as tenant "${TENANT}"`,
+      `ingesting ${docs.length} sections of README.md and docs/*.md as tenant "${DEMO_TENANT}"`,
     );
-    const r = await ingest({
-      natsUrl: nats.url,
-      busPrefix: "",
-      tenant: TENANT,
-      source: "docs",
-      format: "cloudevents",
-      dir: ROOT,
-      progress: false,
+    bus = await Bus.connect({
+      url: nats.url,
+      name: "tailor-demo",
+      prefix: c.busPrefix,
+      auth: c.natsAuth,
     });
-    say(
-      "demo",
-      `published ${r.published} data events (${r.duplicates} already seen by the broker)`,
-    );
-    const client = createClient(
+    const retrieval = createClient(
       RetrievalService,
       createGrpcTransport({ baseUrl: stack.url("retrieval") }),
     );
-    const t0 = Date.now();
-    const b = await Bus.connect({ url: nats.url, name: "tailor-demo" });
-    bus = b;
-    // Settled = every consumer has nothing pending or unacknowledged, twice in a row (the outbox
-    // relay publishes right after ingestion acks, so one quiet look could come too early).
-    const quiet = async () => {
-      for (const [stream, durable] of [
-        ["DATA", "ingestion"],
-        ["CHUNK", "embedding"],
-        ["EMBEDDING", "retrieval"],
-      ] as const) {
-        const backlog = await consumerBacklog(b, stream, durable).catch(() => undefined);
-        if (!backlog || backlog.consumers === 0 || backlog.messages > 0) return false;
-      }
-      return true;
-    };
-    let quietLooks = 0;
-    while (true) {
-      const s = await client.stats({ tenant: TENANT });
-      quietLooks = (await quiet()) ? quietLooks + 1 : 0;
-      if (Number(s.documents) >= files.length && quietLooks >= 2) {
-        say(
-          "demo",
-          `searchable: ${s.documents} documents, ${s.chunks} chunks, model ${s.modelVersion} (${Date.now() - t0} ms after publishing)`,
-        );
-        break;
-      }
-      if (Date.now() - t0 > 120_000)
-        throw new Error(`only ${s.documents}/${files.length} documents searchable after 120 s`);
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    for (const q of QUESTIONS) {
-      const res = await client.search({ tenant: TENANT, query: q, k: 3, mode: SearchMode.HYBRID });
-      process.stdout.write(`\n  Q: ${q}\n`);
-      for (const [i, h] of res.hits.entries()) {
-        const snippet = h.text.replace(/\s+/g, " ").slice(0, 150);
+    const ingestion = createClient(
+      IngestionService,
+      createGrpcTransport({ baseUrl: stack.url("ingestion") }),
+    );
+    const r = await publishDemo(bus, ingestion, docs);
+    say(
+      "demo",
+      `published ${r.published} data events (${r.duplicates} already seen by the broker, ${r.deleted} stale documents deleted)`,
+    );
+    const s = await waitSearchable(bus, retrieval, docs.length);
+    say(
+      "demo",
+      `searchable: ${s.documents} documents, ${s.chunks} chunks, model ${s.modelVersion} (${s.ms} ms after publishing)`,
+    );
+    for (const { question, hits } of await askDemo(retrieval)) {
+      process.stdout.write(`\n  Q: ${question.query}\n`);
+      for (const [i, h] of hits.entries()) {
         process.stdout.write(
-          `  ${i + 1}. [${h.score.toFixed(3)}] ${h.documentId} — ${snippet}${h.text.length > 150 ? "…" : ""}\n`,
+          `  ${i + 1}. [${h.score.toFixed(3)}] ${h.documentId} — ${snippet(h.text, question.query)}\n`,
         );
       }
     }
@@ -135,6 +112,24 @@ async function main(keepRunning: boolean): Promise<void> {
   } finally {
     await shutdown();
   }
+}
+
+/** 150 characters of the hit, from the sentence that holds the most words of the question. */
+function snippet(text: string, query: string): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  const stems = query
+    .toLowerCase()
+    .split(/\W+/)
+    .filter((w) => w.length > 4)
+    .map((w) => w.slice(0, 5));
+  let best = { start: 0, hits: 0 };
+  for (const m of flat.matchAll(/[^.]+(\.|$)\s*/g)) {
+    const sentence = m[0].toLowerCase();
+    const hits = stems.filter((s) => sentence.includes(s)).length;
+    if (hits > best.hits) best = { start: m.index, hits };
+  }
+  const out = flat.slice(best.start, best.start + 150);
+  return `${best.start > 0 ? "…" : ""}${out}${best.start + 150 < flat.length ? "…" : ""}`;
 }
 
 main(process.argv.includes("--up")).then(

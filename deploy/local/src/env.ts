@@ -1,16 +1,67 @@
-import { env, parseEnv } from "@tailor/config";
+import { isAbsolute, join, resolve } from "node:path";
+import { defaultPorts, env, type NatsAuth, parseEnv, parseSharedConfig } from "@tailor/config";
+import type { ServiceName } from "./stack.js";
 
-/** What the launcher reads from the environment (the services read their own). */
-export function parseLauncherEnv(e: NodeJS.ProcessEnv) {
-  const v = parseEnv(
+/** The variable that sets each service's port (the services read the same ones). */
+export const PORT_VARS: Record<ServiceName, string> = {
+  "model-server": "TAILOR_MODEL_SERVER_PORT",
+  ingestion: "TAILOR_INGESTION_PORT",
+  embedding: "TAILOR_EMBEDDING_PORT",
+  retrieval: "TAILOR_RETRIEVAL_PORT",
+};
+
+export interface LauncherConfig {
+  natsUrl: string;
+  /** TAILOR_NATS_USER/_PASSWORD, _TOKEN or _CREDS, for the launcher's own connection. */
+  natsAuth: NatsAuth;
+  /** The stack's database: TAILOR_DATABASE_URL, or `tailor_<prefix>` on the default server. */
+  databaseUrl: string;
+  busPrefix: string;
+  /** TAILOR_DATA_DIR, absolute: the launcher's own NATS store and PostgreSQL cluster live here. */
+  dataDir: string;
+  /** What the services get as TAILOR_DATA_DIR: `dataDir`, or `dataDir/prefixes/<prefix>`. */
+  stackDataDir: string;
+  host: string;
+  ports: Record<ServiceName, number>;
+}
+
+/**
+ * What the launcher reads from the environment (the services read their own, from the same
+ * variables). A prefix separates a whole stack: subjects and streams, on-disk data and, unless
+ * TAILOR_DATABASE_URL says otherwise, the database.
+ */
+export function parseLauncherConfig(e: NodeJS.ProcessEnv, root: string): LauncherConfig {
+  const shared = parseSharedConfig(e);
+  const p = parseEnv(
     {
-      TAILOR_NATS_URL: env.str("nats://127.0.0.1:4222"),
-      TAILOR_DATABASE_URL: env.str("postgres://postgres@127.0.0.1:5432/tailor"),
-      TAILOR_DATA_DIR: env.str(".tailor/data"),
-      TAILOR_TEST_NATS_URL: env.str(""),
-      TAILOR_TEST_DATABASE_URL: env.str(""),
+      TAILOR_MODEL_SERVER_PORT: env.int(defaultPorts.modelServer, 1, 65535),
+      TAILOR_INGESTION_PORT: env.int(defaultPorts.ingestion, 1, 65535),
+      TAILOR_EMBEDDING_PORT: env.int(defaultPorts.embedding, 1, 65535),
+      TAILOR_RETRIEVAL_PORT: env.int(defaultPorts.retrieval, 1, 65535),
     },
     e,
   );
-  return v;
+  const dataDir = isAbsolute(shared.dataDir) ? shared.dataDir : resolve(root, shared.dataDir);
+  const prefix = shared.busPrefix;
+  let databaseUrl = shared.databaseUrl;
+  if (prefix && !e["TAILOR_DATABASE_URL"]) {
+    const u = new URL(databaseUrl);
+    u.pathname = `/tailor_${prefix.toLowerCase().replace(/-/g, "_")}`;
+    databaseUrl = u.toString();
+  }
+  return {
+    natsUrl: shared.natsUrl,
+    natsAuth: shared.natsAuth,
+    databaseUrl,
+    busPrefix: prefix,
+    dataDir,
+    stackDataDir: prefix ? join(dataDir, "prefixes", prefix) : dataDir,
+    host: shared.host,
+    ports: {
+      "model-server": p.TAILOR_MODEL_SERVER_PORT,
+      ingestion: p.TAILOR_INGESTION_PORT,
+      embedding: p.TAILOR_EMBEDDING_PORT,
+      retrieval: p.TAILOR_RETRIEVAL_PORT,
+    },
+  };
 }

@@ -1,10 +1,15 @@
 export {
-  ensureNats,
-  ensurePostgres,
-  ensureRealPostgres,
-  reachable,
-  type Started,
-  stopChild,
-} from "./infra.js";
+  askDemo,
+  DEMO_QUESTIONS,
+  DEMO_TENANT,
+  type DemoQuestion,
+  demoDocuments,
+  publishDemo,
+  waitSearchable,
+} from "./demo-corpus.js";
+export { type LauncherConfig, PORT_VARS, parseLauncherConfig } from "./env.js";
+export { ensureNats, reachable, type Started, stopChild } from "./infra.js";
 export { prettyLogLine, say } from "./output.js";
+export { PortInUseError, portFree } from "./ports.js";
+export { ensurePostgres } from "./postgres.js";
 export { SERVICES, type ServiceName, Stack, type StackOptions, servicePorts } from "./stack.js";

@@ -2,7 +2,6 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
-import pg from "pg";
 import { say } from "./output.js";
 
 export interface Started {
@@ -26,7 +25,11 @@ export function reachable(host: string, port: number, timeoutMs = 1000): Promise
   });
 }
 
-async function waitReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+export async function waitReachable(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await reachable(host, port, 500)) return true;
@@ -35,7 +38,8 @@ async function waitReachable(host: string, port: number, timeoutMs: number): Pro
   return false;
 }
 
-function which(bin: string): string | undefined {
+/** The path of an executable on PATH or in the sbin folders. */
+export function which(bin: string): string | undefined {
   for (const dir of (process.env["PATH"] ?? "")
     .split(":")
     .concat(["/usr/sbin", "/usr/local/sbin", "/sbin"])) {
@@ -47,7 +51,7 @@ function which(bin: string): string | undefined {
 
 let aptUpdated = false;
 /** Installs a Debian package when we are root and apt-get exists; returns whether it worked. */
-function aptInstall(pkgs: string[]): boolean {
+export function aptInstall(pkgs: string[]): boolean {
   if (process.getuid?.() !== 0 || !which("apt-get")) return false;
   try {
     say("setup", `installing ${pkgs.join(" ")} with apt-get (one time)`);
@@ -99,95 +103,6 @@ export async function ensureNats(url: string, dataDir: string): Promise<Started>
     throw new Error(`nats-server did not start on ${host}:${port}`);
   }
   return { url, stop: () => stopChild(child), kind: "started" };
-}
-
-/**
- * Reuses the PostgreSQL server of `url` (creating its database when missing); when none answers,
- * starts an embedded PGlite behind its Postgres wire-protocol socket on the same port.
- */
-export async function ensurePostgres(
-  url: string,
-  dataDir: string,
-  o: { allowPglite: boolean },
-): Promise<Started> {
-  const u = new URL(url);
-  const host = u.hostname;
-  const port = Number(u.port || 5432);
-  if (await reachable(host, port)) {
-    await createDatabaseIfMissing(url);
-    return { url, stop: async () => {}, kind: "reused" };
-  }
-  if (!o.allowPglite) throw new Error(`no PostgreSQL at ${host}:${port}`);
-  const { PGlite } = await import("@electric-sql/pglite");
-  const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-  const dir = join(dataDir, "pglite");
-  mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir);
-  const server = new PGLiteSocketServer({ db, host, port, maxConnections: 32 });
-  await server.start();
-  say("setup", `no PostgreSQL at ${host}:${port}: started embedded PGlite there (data in ${dir})`);
-  return {
-    url,
-    kind: "pglite",
-    stop: async () => {
-      await server.stop();
-      await db.close();
-    },
-  };
-}
-
-async function createDatabaseIfMissing(url: string): Promise<void> {
-  const u = new URL(url);
-  const name = decodeURIComponent(u.pathname.slice(1)) || "postgres";
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) return;
-  const admin = new URL(url);
-  admin.pathname = "/postgres";
-  const c = new pg.Client({ connectionString: admin.toString() });
-  await c.connect();
-  try {
-    const r = await c.query("select 1 from pg_database where datname = $1", [name]);
-    if (r.rowCount === 0) await c.query(`CREATE DATABASE ${name}`);
-  } catch (err) {
-    if ((err as { code?: string }).code !== "42P04") throw err;
-  } finally {
-    await c.end();
-  }
-}
-
-/**
- * For tests: a real PostgreSQL is wanted. Start the machine's cluster if it is installed but
- * down, or install Debian's package, before falling back to PGlite.
- */
-export async function ensureRealPostgres(url: string): Promise<string | undefined> {
-  const u = new URL(url);
-  const host = u.hostname;
-  const port = Number(u.port || 5432);
-  if (await reachable(host, port)) return url;
-  if (!which("pg_ctlcluster") && !aptInstall(["postgresql"])) return undefined;
-  try {
-    const versions = execFileSync("ls", ["/etc/postgresql"], { encoding: "utf8" })
-      .split(/\s+/)
-      .filter(Boolean);
-    const v = versions.sort().pop();
-    if (!v) return undefined;
-    say("setup", `starting PostgreSQL ${v} cluster`);
-    execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", v, "main", "start"], {
-      stdio: "ignore",
-    });
-    if (!(await waitReachable(host, port, 30_000))) return undefined;
-    // A fresh Debian cluster wants a password over TCP: give the postgres role one we know.
-    if (!u.password && process.getuid?.() === 0) {
-      execFileSync("su", ["postgres", "-c", `psql -qc "ALTER USER postgres PASSWORD 'tailor'"`], {
-        stdio: "ignore",
-      });
-      u.username = "postgres";
-      u.password = "tailor";
-    }
-    return u.toString();
-  } catch (err) {
-    say("setup", `could not start PostgreSQL: ${(err as Error).message.split("\n")[0]}`);
-    return undefined;
-  }
 }
 
 export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<void> {

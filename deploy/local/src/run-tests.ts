@@ -1,35 +1,30 @@
 import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { buildGloveModel } from "@tailor/models";
-import { parseLauncherEnv } from "./env.js";
-import { ensureNats, ensureRealPostgres, type Started } from "./infra.js";
+import { parseLauncherConfig } from "./env.js";
+import { ensureNats, type Started } from "./infra.js";
 import { say } from "./output.js";
+import { ensurePostgres } from "./postgres.js";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 
 /**
- * `npm test`: make sure a NATS server and a PostgreSQL server are there (reuse, start or
- * install), build the default embedder once, then run vitest against them.
+ * `npm test`: make sure a NATS server answers at TAILOR_NATS_URL and a PostgreSQL at
+ * TAILOR_DATABASE_URL (reuse, start or install them), build the default embedder once, then run
+ * vitest against them. Each suite makes its own database on that server and its own bus prefix.
  */
 async function main(args: string[]): Promise<number> {
-  const e = parseLauncherEnv(process.env);
+  const c = parseLauncherConfig(process.env, ROOT);
   const dataDir = resolve(ROOT, ".tailor/test");
   const started: Started[] = [];
   try {
-    const nats = await ensureNats(e.TAILOR_TEST_NATS_URL || e.TAILOR_NATS_URL, dataDir);
+    const nats = await ensureNats(c.natsUrl, dataDir);
     started.push(nats);
-    let pgUrl = e.TAILOR_TEST_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
-    let pgMode = "real";
-    const real = await ensureRealPostgres(pgUrl);
-    if (real) pgUrl = real;
-    else {
-      // Last resort on a machine without PostgreSQL or apt: every suite gets its own PGlite.
-      pgMode = "pglite";
-      say("setup", "no PostgreSQL could be started: suites will use embedded PGlite servers");
-    }
+    const pg = await ensurePostgres(c.databaseUrl, resolve(dataDir, "postgres"), {});
+    started.push(pg);
     say(
       "setup",
-      `NATS ${nats.kind} at ${nats.url}; PostgreSQL ${pgMode === "real" ? new URL(pgUrl).host : "PGlite per suite"}`,
+      `NATS ${nats.kind} at ${nats.url}; PostgreSQL ${pg.kind} at ${new URL(pg.url).host}`,
     );
     const models = resolve(ROOT, ".tailor/models");
     const t = Date.now();
@@ -40,9 +35,11 @@ async function main(args: string[]): Promise<number> {
     );
     const env = {
       ...process.env,
+      TAILOR_NATS_URL: nats.url,
+      TAILOR_DATABASE_URL: pg.url,
+      // Plumbing for the suites (libs/testing reads these first); users set the two above.
       TAILOR_TEST_NATS_URL: nats.url,
-      TAILOR_TEST_DATABASE_URL: pgUrl,
-      TAILOR_TEST_PG_MODE: pgMode,
+      TAILOR_TEST_DATABASE_URL: pg.url,
       TAILOR_TEST_MODEL_DIR: models,
       TAILOR_LOG_LEVEL: process.env["TAILOR_LOG_LEVEL"] ?? "warn",
     };

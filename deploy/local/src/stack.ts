@@ -5,8 +5,10 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { defaultPorts } from "@tailor/config";
 import { Health, HealthCheckResponse_ServingStatus } from "@tailor/proto";
+import { PORT_VARS } from "./env.js";
 import { stopChild } from "./infra.js";
 import { prettyLogLine, say } from "./output.js";
+import { assertPortsFree, PortInUseError } from "./ports.js";
 
 export const SERVICES = ["model-server", "ingestion", "embedding", "retrieval"] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -18,32 +20,59 @@ export const servicePorts: Record<ServiceName, number> = {
   retrieval: defaultPorts.retrieval,
 };
 
-const portVar: Record<ServiceName, string> = {
-  "model-server": "TAILOR_MODEL_SERVER_PORT",
-  ingestion: "TAILOR_INGESTION_PORT",
-  embedding: "TAILOR_EMBEDDING_PORT",
-  retrieval: "TAILOR_RETRIEVAL_PORT",
-};
-
 export interface StackOptions {
   root: string;
   env: NodeJS.ProcessEnv;
   ports?: Partial<Record<ServiceName, number>>;
   /** Print each service's log lines with a prefix (default true). */
   logs?: boolean;
+  /** Receives every line a service writes to stdout or stderr (e.g. for tests that check logs). */
+  onLog?: (service: ServiceName, line: string) => void;
+}
+
+interface ChildState {
+  /** The process said it started (over IPC): the port answering is ours, not another stack's. */
+  ready: boolean;
+  /** Message of its last fatal/error log line, to explain an early exit. */
+  lastError?: string;
+  /** Its last stderr line that is no log line (a crash before the logger was up). */
+  lastStderr?: string;
 }
 
 /** Every Tailor service as its own process, with prefixed logs, health waits and clean stop. */
 export class Stack {
   private readonly children = new Map<ServiceName, ChildProcess>();
+  private readonly states = new WeakMap<ChildProcess, ChildState>();
   readonly ports: Record<ServiceName, number>;
+  /** The address the services listen on (TAILOR_HOST). */
+  readonly host: string;
 
   constructor(private readonly o: StackOptions) {
     this.ports = { ...servicePorts, ...o.ports };
+    this.host = o.env["TAILOR_HOST"] || "127.0.0.1";
   }
 
   url(name: ServiceName): string {
-    return `http://127.0.0.1:${this.ports[name]}`;
+    const h = this.host === "0.0.0.0" || this.host === "::" ? "127.0.0.1" : this.host;
+    return `http://${h.includes(":") ? `[${h}]` : h}:${this.ports[name]}`;
+  }
+
+  /**
+   * Checks that every port is free, starts the services and waits until each reports SERVING;
+   * a taken port fails at once with a PortInUseError naming it.
+   */
+  async start(timeoutMs = 180_000, names: readonly ServiceName[] = SERVICES): Promise<void> {
+    await assertPortsFree(
+      this.host,
+      names.map((n) => ({ service: n, port: this.ports[n], variable: PORT_VARS[n] })),
+    );
+    this.startAll(names);
+    try {
+      await this.waitHealthy(timeoutMs, names);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   /** Starts one service process (again, after a kill). */
@@ -51,7 +80,7 @@ export class Stack {
     const entry = join(this.o.root, "services", name, "src", "main.ts");
     const env: NodeJS.ProcessEnv = {
       ...this.o.env,
-      [portVar[name]]: String(this.ports[name]),
+      [PORT_VARS[name]]: String(this.ports[name]),
       TAILOR_MODEL_SERVER_URL: this.url("model-server"),
     };
     // TAILOR_PROFILE_DIR=/some/dir writes a V8 CPU profile of every service when it exits.
@@ -61,14 +90,25 @@ export class Stack {
     const child = spawn(process.execPath, [...profile, "--import", "tsx", entry], {
       cwd: this.o.root,
       env,
-      // An IPC channel lets a service notice when this launcher dies, however it dies.
+      // The IPC channel carries the service's "ready" and lets it notice when this launcher dies.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
+    });
+    const state: ChildState = { ready: false };
+    this.states.set(child, state);
+    child.on("message", (m: unknown) => {
+      if (m && typeof m === "object" && (m as { tailor?: unknown }).tailor === "ready")
+        state.ready = true;
     });
     const show = this.o.logs !== false;
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       const rl = createInterface({ input: stream });
       rl.on("line", (line) => {
+        this.o.onLog?.(name, line);
+        const problem = errorOf(line);
+        if (problem) state.lastError = problem;
+        else if (stream === child.stderr && /Error\b/.test(line) && !line.startsWith("{"))
+          state.lastStderr = line.trim().slice(0, 300);
         if (show) say(name, prettyLogLine(line));
       });
     }
@@ -83,7 +123,10 @@ export class Stack {
     for (const n of names) this.startService(n);
   }
 
-  /** Waits until every started service reports SERVING on grpc.health.v1. */
+  /**
+   * Waits until every started service has said over IPC that it started and reports SERVING on
+   * grpc.health.v1; fails as soon as one exits, with the reason it logged.
+   */
   async waitHealthy(
     timeoutMs = 180_000,
     names: readonly ServiceName[] = [...this.children.keys()],
@@ -94,18 +137,31 @@ export class Stack {
         const client = createClient(Health, createGrpcTransport({ baseUrl: this.url(name) }));
         while (true) {
           const child = this.children.get(name);
-          if (child && child.exitCode !== null)
-            throw new Error(`${name} exited with code ${child.exitCode} during start-up`);
-          try {
-            const r = await client.check({ service: "" }, { timeoutMs: 1000 });
-            if (r.status === HealthCheckResponse_ServingStatus.SERVING) return;
-          } catch {
-            // not up yet
+          if (!child) throw new Error(`${name} was not started`);
+          const state = this.states.get(child);
+          if (child.exitCode !== null || child.signalCode !== null)
+            throw this.startError(name, child, state);
+          if (state?.ready) {
+            try {
+              const r = await client.check({ service: "" }, { timeoutMs: 1000 });
+              if (r.status === HealthCheckResponse_ServingStatus.SERVING) return;
+            } catch {
+              // not serving yet
+            }
           }
           if (Date.now() > end) throw new Error(`${name} was not healthy after ${timeoutMs} ms`);
-          await new Promise((r) => setTimeout(r, 250));
+          await new Promise((r) => setTimeout(r, 100));
         }
       }),
+    );
+  }
+
+  private startError(name: ServiceName, child: ChildProcess, state?: ChildState): Error {
+    const why = state?.lastError ?? state?.lastStderr;
+    if (why && /EADDRINUSE/.test(why))
+      return new PortInUseError(this.ports[name], this.host, name, PORT_VARS[name]);
+    return new Error(
+      `${name} exited with ${child.signalCode ?? `code ${child.exitCode}`} during start-up${why ? `: ${why}` : ""}`,
     );
   }
 
@@ -127,5 +183,18 @@ export class Stack {
       if (c) await stopChild(c, 15_000);
     }
     this.children.clear();
+  }
+}
+
+/** The message (and error message) of a pino line at level error or fatal. */
+function errorOf(line: string): string | undefined {
+  if (!line.startsWith("{")) return undefined;
+  try {
+    const j = JSON.parse(line) as { level?: number; msg?: unknown; err?: { message?: unknown } };
+    if ((j.level ?? 0) < 50) return undefined;
+    const detail = typeof j.err?.message === "string" ? `: ${j.err.message}` : "";
+    return `${String(j.msg ?? "")}${detail}`;
+  } catch {
+    return undefined;
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus, consumerBacklog } from "@tailor/bus";
+import { Bus, type BusAuth, consumerBacklog } from "@tailor/bus";
 import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
 import { IngestionService, RetrievalService } from "@tailor/proto";
 import {
@@ -38,10 +38,18 @@ export interface Harness {
 export async function startHarness(
   label: string,
   extraEnv: Record<string, string> = {},
-  o: { natsUrl?: string } = {},
+  o: {
+    natsUrl?: string;
+    /** The bus prefix ("" for none, with a nats-server of the suite's own); unique by default. */
+    prefix?: string;
+    /** Credentials of the harness's own connection (services get theirs through extraEnv). */
+    natsAuth?: BusAuth;
+    /** Receives every line each service writes (for tests that check what is logged). */
+    onLog?: (service: ServiceName, line: string) => void;
+  } = {},
 ): Promise<Harness> {
   const natsUrl = o.natsUrl ?? testNatsUrl();
-  const prefix = uniquePrefix(label);
+  const prefix = o.prefix ?? uniquePrefix(label);
   const db = await createTestDatabase(label);
   const dataDir = await mkdtemp(join(tmpdir(), `tailor-${label}-`));
   const ports = Object.fromEntries(
@@ -51,6 +59,7 @@ export async function startHarness(
     root: ROOT,
     ports,
     logs: process.env["TAILOR_TEST_SHOW_LOGS"] === "1",
+    onLog: o.onLog,
     env: {
       ...process.env,
       TAILOR_NATS_URL: natsUrl,
@@ -60,18 +69,11 @@ export async function startHarness(
       TAILOR_MODEL_SERVER_MODEL_DIR:
         process.env["TAILOR_TEST_MODEL_DIR"] ?? join(ROOT, ".tailor/models"),
       TAILOR_LOG_LEVEL: process.env["TAILOR_LOG_LEVEL"] ?? "warn",
-      ...(process.env["TAILOR_TEST_PG_MODE"] === "pglite" ? { TAILOR_INGESTION_DB_POOL: "1" } : {}),
       ...extraEnv,
     },
   });
-  stack.startAll();
-  try {
-    await stack.waitHealthy(240_000);
-  } catch (err) {
-    await stack.stop();
-    throw err;
-  }
-  const bus = await Bus.connect({ url: natsUrl, name: `test-${label}`, prefix });
+  await stack.start(240_000);
+  const bus = await Bus.connect({ url: natsUrl, name: `test-${label}`, prefix, auth: o.natsAuth });
   const sql = new pg.Pool({ connectionString: db.url, max: 2 });
   const transport = (name: ServiceName) => createGrpcTransport({ baseUrl: stack.url(name) });
   const settle = async (timeoutMs = 120_000) => {

@@ -1,4 +1,5 @@
 export { type Harness, ROOT, startHarness } from "./harness.js";
+export * from "./hostile.js";
 export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
 export { freePort } from "./ports.js";
 export { createTestDatabase, type TestDatabase, testDatabaseAdminUrl } from "./postgres.js";

@@ -2,16 +2,23 @@ import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 
-/** The NATS server tests use: TAILOR_TEST_NATS_URL, else TAILOR_NATS_URL, else the local default. */
+/** The NATS server tests use: what `npm test` made sure answers, else TAILOR_NATS_URL, else the local default. */
 export function testNatsUrl(): string {
   return (
     process.env["TAILOR_TEST_NATS_URL"] || process.env["TAILOR_NATS_URL"] || "nats://127.0.0.1:4222"
   );
 }
 
-/** A prefix unique to one suite, so its streams and subjects never meet another suite's. */
+/**
+ * A prefix unique to one suite, so its streams and subjects never meet another suite's; lower
+ * case, as TAILOR_BUS_PREFIX must be.
+ */
 export function uniquePrefix(label = "t"): string {
-  return `${label.replace(/[^a-z0-9]/gi, "").slice(0, 8)}${randomBytes(4).toString("hex")}`;
+  const word = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "")
+    .slice(0, 8);
+  return `${word}${randomBytes(4).toString("hex")}`;
 }
 
 /** Deletes every stream (and object-store bucket) whose name starts with the prefix. */
