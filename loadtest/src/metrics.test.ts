@@ -1,13 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatFigure, LatencyRecorder, percentile } from "./metrics.js";
-
-describe("percentile", () => {
-  it("interpolates between closest ranks", () => {
-    expect(percentile([1, 2, 3, 4], 50)).toBe(2.5);
-    expect(percentile([10, 20], 99)).toBeCloseTo(19.9, 10);
-    expect(percentile([], 50)).toBeNaN();
-  });
-});
+import { formatFigure, LatencyRecorder } from "./metrics.js";
 
 describe("LatencyRecorder", () => {
   it("keeps every value below capacity", () => {
@@ -15,6 +7,12 @@ describe("LatencyRecorder", () => {
     for (const v of [5, 1, 3]) r.record(v);
     expect(r.count).toBe(3);
     expect(r.percentiles(0, 50, 100)).toEqual([1, 3, 5]);
+    r.record(7);
+    expect(r.percentiles(50)).toEqual([4]);
+  });
+
+  it("answers NaN before anything was recorded", () => {
+    expect(new LatencyRecorder(10).percentiles(50, 99)).toEqual([Number.NaN, Number.NaN]);
   });
 
   it("stays bounded and representative past capacity", () => {

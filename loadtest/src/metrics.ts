@@ -1,3 +1,4 @@
+import { percentile } from "@tailor/bench/stats";
 import { mulberry32 } from "./corpus.js";
 
 /** One figure in the project's bench format. */
@@ -11,19 +12,6 @@ export interface Figure {
 export function formatFigure(f: Figure): string {
   const value = Number.isFinite(f.value) ? Number(f.value.toFixed(4)) : null;
   return JSON.stringify({ bench: "loadtest", metric: f.metric, value, unit: f.unit });
-}
-
-/**
- * Percentile by linear interpolation between closest ranks (numpy's default), the definition
- * bench/ uses, so figures from both compare.
- */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const h = ((sorted.length - 1) * p) / 100;
-  const lo = Math.floor(h);
-  const a = sorted[lo]!;
-  const b = sorted[Math.ceil(h)]!;
-  return a + (h - lo) * (b - a);
 }
 
 /**
@@ -58,9 +46,10 @@ export class LatencyRecorder {
     return this.seen;
   }
 
-  /** Percentiles of what was recorded; NaN when nothing was. */
+  /** Percentiles of what was recorded, as bench/ defines them so figures compare; NaN when none. */
   percentiles(...ps: number[]): number[] {
-    const sorted = Array.from(this.values.subarray(0, this.size)).sort((a, b) => a - b);
-    return ps.map((p) => percentile(sorted, p));
+    if (this.size === 0) return ps.map(() => Number.NaN);
+    const values = Array.from(this.values.subarray(0, this.size));
+    return ps.map((p) => percentile(values, p));
   }
 }

@@ -149,30 +149,71 @@ describe("data path: published events become searchable (real NATS, PostgreSQL, 
   });
 
   it("tenant A's search never returns tenant B's chunks, whatever the filters", async () => {
-    const acmeWord = marker("acme", 42);
-    for (const mode of [SearchMode.KEYWORD, SearchMode.DENSE, SearchMode.HYBRID]) {
-      for (const extra of [
-        {},
-        { sources: ["crm"] },
-        { metadata: { region: "south" } },
-        { sources: ["crm"], metadata: { region: "south" } },
-      ]) {
-        const r = await h.retrieval.search({
-          tenant: "globex",
-          query: `${acmeWord} acme quarterly report`,
-          k: 50,
-          mode,
-          ...extra,
-        });
-        for (const hit of r.hits) {
-          expect(hit.text).not.toContain(acmeWord);
-          expect(hit.text).toContain("globex");
+    const chunkIds = async (tenant: string) =>
+      new Set(
+        (
+          await h.sql.query<{ chunk_id: string }>(
+            "select chunk_id from ingestion.chunks where tenant = $1",
+            [tenant],
+          )
+        ).rows.map((r) => r.chunk_id),
+      );
+    const owned = { acme: await chunkIds("acme"), globex: await chunkIds("globex") };
+    expect(owned.acme.size).toBeGreaterThan(0);
+    expect(owned.globex.size).toBeGreaterThan(0);
+    const filters: { sources?: string[]; metadata?: Record<string, string> }[] = [
+      {},
+      { sources: ["crm"] },
+      { metadata: { region: "south" } },
+      { sources: ["crm"], metadata: { region: "south" } },
+    ];
+    for (const [tenant, other] of [
+      ["globex", "acme"],
+      ["acme", "globex"],
+    ] as const) {
+      // The other tenant's marker plus words both tenants' documents share: every mode finds
+      // something of the searching tenant's own, so an empty answer cannot pass for isolation.
+      const otherWord = marker(other, 42);
+      for (const mode of [SearchMode.KEYWORD, SearchMode.DENSE, SearchMode.HYBRID]) {
+        for (const extra of filters) {
+          const what = `${tenant} ${SearchMode[mode]} ${JSON.stringify(extra)}`;
+          const r = await h.retrieval.search({
+            tenant,
+            query: `${otherWord} ${other} quarterly report`,
+            k: 50,
+            mode,
+            ...extra,
+          });
+          expect(r.hits.length, what).toBeGreaterThan(0);
+          const foreign = r.hits.filter(
+            (hit) =>
+              !owned[tenant].has(hit.chunkId) ||
+              owned[other].has(hit.chunkId) ||
+              hit.text.includes(otherWord) ||
+              !hit.text.includes(tenant),
+          );
+          expect(foreign, what).toEqual([]);
+          if (extra.sources)
+            expect(
+              r.hits.every((hit) => hit.source === "crm"),
+              what,
+            ).toBe(true);
+          if (extra.metadata) {
+            expect(
+              r.hits.every((hit) => hit.metadata["region"] === "south"),
+              what,
+            ).toBe(true);
+          }
         }
       }
+      // The word is there to be found: its own tenant's keyword search finds it at once.
+      const own = await keywordTop(other, otherWord, { metadata: { region: "south" } });
+      expect(own[0]?.documentId).toBe("doc-42");
+      expect(owned[other].has(own[0]!.chunkId)).toBe(true);
     }
-    const own = await keywordTop("acme", acmeWord, { metadata: { region: "south" } });
-    expect(own[0]?.documentId).toBe("doc-42");
-    const wrongRegion = await keywordTop("acme", acmeWord, { metadata: { region: "north" } });
+    const wrongRegion = await keywordTop("acme", marker("acme", 42), {
+      metadata: { region: "north" },
+    });
     expect(wrongRegion.map((x) => x.documentId)).not.toContain("doc-42");
   });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ModelService } from "@tailor/proto";
@@ -76,18 +77,11 @@ export class EmbedderClient {
           );
         }
         o.heartbeat?.();
-        await sleep(delay, o.signal);
+        // An abort ends the wait with an AbortError, which ConnectError.from makes CANCELED.
+        await sleep(delay, undefined, { signal: o.signal }).catch((e: unknown) => {
+          throw ConnectError.from(e);
+        });
       }
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }

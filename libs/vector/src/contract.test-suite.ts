@@ -1,6 +1,7 @@
+import { mulberry32 } from "@tailor/models/random";
 import { describe, expect, it } from "vitest";
 import type { ChunkPayload, VectorRecord, VectorStore } from "./types.js";
-import { mulberry32, normalized } from "./vector-math.js";
+import { normalized } from "./vector-math.js";
 
 /** Builds a store; `reopen` (when given) returns a new store over the same persisted state. */
 export interface ContractFactory {
@@ -37,7 +38,7 @@ function randomVectors(n: number, dim: number, seed: number): Float32Array[] {
   const rng = mulberry32(seed);
   return Array.from({ length: n }, () => {
     const v = new Float32Array(dim);
-    for (let i = 0; i < dim; i++) v[i] = rng.next() * 2 - 1;
+    for (let i = 0; i < dim; i++) v[i] = rng() * 2 - 1;
     return normalized(v);
   });
 }

@@ -1,6 +1,6 @@
+import { type Mulberry32, mulberry32 } from "@tailor/models/random";
 import { ScoreHeap } from "./heap.js";
 import { createDotKernel, createWasmMemory, type DotKernel, type WasmMemory } from "./simd-dot.js";
-import { mulberry32 } from "./vector-math.js";
 
 /** Tuning knobs of one HNSW graph. */
 export interface HnswParams {
@@ -53,7 +53,7 @@ export class HnswGraph {
   private readonly memory: WasmMemory;
   private f32: Float32Array;
   private readonly kernel: DotKernel;
-  private rng: { next(): number; state(): number };
+  private rng: Mulberry32;
   private readonly levelMult: number;
   private visited: Uint32Array;
   private stamp = 0;
@@ -157,7 +157,7 @@ export class HnswGraph {
     const node = this.size++;
     const qPtr = this.ptr(node);
     this.f32.set(vec.subarray(0, this.dim), qPtr >> 2);
-    const level = Math.min(MAX_LEVEL, Math.floor(-Math.log(1 - this.rng.next()) * this.levelMult));
+    const level = Math.min(MAX_LEVEL, Math.floor(-Math.log(1 - this.rng()) * this.levelMult));
     this.levels[node] = level;
     if (level > 0) this.upper[node] = new Int32Array(level * (this.m + 1));
     if (this.entry < 0) {

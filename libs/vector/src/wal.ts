@@ -1,5 +1,5 @@
 import { closeSync, fsync, fsyncSync, openSync, readFileSync, writeSync } from "node:fs";
-import { crc32 } from "./crc32.js";
+import { crc32 } from "node:zlib";
 import type { ChunkPayload } from "./types.js";
 
 /** One logged mutation. Upsert vectors are `ids.length * dim` raw float32s. */
