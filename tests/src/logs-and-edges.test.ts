@@ -1,11 +1,11 @@
 import { execFile, spawn } from "node:child_process";
-import http2 from "node:http2";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Events, publishDataEvent } from "@tailor/bus";
 import { SERVICES } from "@tailor/deploy-local";
 import { SearchMode } from "@tailor/proto";
+import { grpcUpload } from "@tailor/service/testing";
 import { type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -278,36 +278,3 @@ describe("a malformed TAILOR_DATABASE_URL is reported without its password", () 
     60_000,
   );
 });
-
-/** Streams a gRPC message of `size` bytes, stopping as soon as the server answers. */
-function grpcUpload(base: string, path: string, size: number) {
-  return new Promise<{ status: string; sentWhenAnswered: number }>((resolve, reject) => {
-    const session = http2.connect(base);
-    session.on("error", reject);
-    const req = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    let sent = 0;
-    let answered = false;
-    req.on("trailers", (t) => {
-      answered = true;
-      resolve({ status: String(t["grpc-status"]), sentWhenAnswered: sent });
-      req.close();
-      session.close();
-    });
-    req.on("error", reject);
-    const head = Buffer.alloc(5);
-    head.writeUInt32BE(size, 1);
-    req.write(head);
-    const chunk = Buffer.alloc(16 * 1024, 0x78);
-    void (async () => {
-      while (sent < size && !answered && !req.destroyed) {
-        if (!req.write(chunk)) await new Promise((r) => req.once("drain", r));
-        sent += chunk.length;
-      }
-    })();
-  });
-}

@@ -18,6 +18,7 @@ import {
 import { createLogger } from "@tailor/telemetry";
 import { afterEach, describe, expect, it } from "vitest";
 import { FieldError } from "./fields.js";
+import { grpcUpload } from "./h2c-test-server.js";
 import { RpcServer } from "./server.js";
 
 const run = promisify(execFile);
@@ -264,36 +265,3 @@ describe("RpcServer: refusing bad requests with the right code", () => {
     expect(r.sentWhenAnswered).toBeLessThan(4 * 1024 * 1024);
   });
 });
-
-/** Streams a gRPC message of `size` bytes, stopping as soon as the server answers. */
-function grpcUpload(base: string, path: string, size: number) {
-  return new Promise<{ status: string; sentWhenAnswered: number }>((resolve, reject) => {
-    const session = http2.connect(base);
-    session.on("error", reject);
-    const req = session.request({
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    let sent = 0;
-    let answered = false;
-    req.on("trailers", (t) => {
-      answered = true;
-      resolve({ status: String(t["grpc-status"]), sentWhenAnswered: sent });
-      req.close();
-      session.close();
-    });
-    req.on("error", reject);
-    const head = Buffer.alloc(5);
-    head.writeUInt32BE(size, 1);
-    req.write(head);
-    const chunk = Buffer.alloc(16 * 1024, 0x78);
-    void (async () => {
-      while (sent < size && !answered && !req.destroyed) {
-        if (!req.write(chunk)) await new Promise((r) => req.once("drain", r));
-        sent += chunk.length;
-      }
-    })();
-  });
-}
