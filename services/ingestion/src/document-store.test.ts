@@ -64,7 +64,8 @@ describe("DocumentStore against real PostgreSQL", () => {
   it("stores the good documents of a batch and rejects only those the database refuses", async () => {
     const results = await store.upsertMany([
       { doc: doc("good-1", "First good document."), order: ev(1) },
-      { doc: doc("nul", "holds a \u0000 in the middle"), order: ev(2) },
+      // Edge validation would refuse these; here they reach the database to test isolation.
+      { doc: doc("nul", "plain text", { title: "holds a \u0000 in the middle" }), order: ev(2) },
       { doc: doc("good-2", "Second good document."), order: ev(3) },
       { doc: doc("surrogate", "fine text", { metadata: { k: "bad \ud800 value" } }), order: ev(4) },
       { doc: doc("good-3", "Third good document."), order: ev(5) },
@@ -89,6 +90,25 @@ describe("DocumentStore against real PostgreSQL", () => {
     expect(stored.map((r) => r.external_id)).toEqual(["good-1", "good-2", "good-3"]);
     const outbox = await database.db.selectFrom("outbox").select("msg_id").execute();
     expect(outbox.length).toBe(3);
+  });
+
+  it("keeps U+FFFD where decoding a valid body produced NUL or a lone surrogate", async () => {
+    const [r] = await store.upsertMany([
+      {
+        doc: doc("json-escapes", JSON.stringify({ a: "x\u0000y", b: "z\ud800w" }), {
+          contentType: "application/json",
+        }),
+        order: ev(9),
+      },
+    ]);
+    expect(r && !("error" in r) && r.status).toBe("created");
+    const chunks = await database.db
+      .selectFrom("chunks")
+      .select("text")
+      .where("external_id", "=", "json-escapes")
+      .execute();
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.map((c) => c.text).join(" ")).toMatch(/x\ufffdy.*z\ufffdw/s);
   });
 
   it("orders bus events and RPC calls by one position: redelivery never undoes a newer write", async () => {
