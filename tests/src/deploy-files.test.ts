@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SERVICE_SPECS } from "@tailor/config";
 import { ROOT } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -37,10 +38,7 @@ async function deployFiles(): Promise<string[]> {
 }
 
 const PASSWORD_VARS = [
-  "TAILOR_INGESTION_NATS_PASSWORD",
-  "TAILOR_EMBEDDING_NATS_PASSWORD",
-  "TAILOR_RETRIEVAL_NATS_PASSWORD",
-  "TAILOR_MODEL_SERVER_NATS_PASSWORD",
+  ...SERVICE_SPECS.map((s) => `${s.envPrefix}_NATS_PASSWORD`),
   "TAILOR_ADMIN_NATS_PASSWORD",
 ];
 

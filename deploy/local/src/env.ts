@@ -1,14 +1,17 @@
 import { isAbsolute, join, resolve } from "node:path";
-import { defaultPorts, env, type NatsAuth, parseEnv, parseSharedConfig } from "@tailor/config";
-import type { ServiceName } from "./stack.js";
+import {
+  env,
+  type NatsAuth,
+  parseEnv,
+  parseSharedConfig,
+  SERVICE_SPECS,
+  type ServiceName,
+} from "@tailor/config";
 
 /** The variable that sets each service's port (the services read the same ones). */
-export const PORT_VARS: Record<ServiceName, string> = {
-  "model-server": "TAILOR_MODEL_SERVER_PORT",
-  ingestion: "TAILOR_INGESTION_PORT",
-  embedding: "TAILOR_EMBEDDING_PORT",
-  retrieval: "TAILOR_RETRIEVAL_PORT",
-};
+export const PORT_VARS = Object.fromEntries(
+  SERVICE_SPECS.map((s) => [s.name, s.portVar]),
+) as Record<ServiceName, string>;
 
 export interface LauncherConfig {
   natsUrl: string;
@@ -32,15 +35,10 @@ export interface LauncherConfig {
  */
 export function parseLauncherConfig(e: NodeJS.ProcessEnv, root: string): LauncherConfig {
   const shared = parseSharedConfig(e);
-  const p = parseEnv(
-    {
-      TAILOR_MODEL_SERVER_PORT: env.int(defaultPorts.modelServer, 1, 65535),
-      TAILOR_INGESTION_PORT: env.int(defaultPorts.ingestion, 1, 65535),
-      TAILOR_EMBEDDING_PORT: env.int(defaultPorts.embedding, 1, 65535),
-      TAILOR_RETRIEVAL_PORT: env.int(defaultPorts.retrieval, 1, 65535),
-    },
-    e,
+  const portSchema: Record<string, ReturnType<typeof env.int>> = Object.fromEntries(
+    SERVICE_SPECS.map((s) => [s.portVar, env.int(s.port, 1, 65535)]),
   );
+  const p = parseEnv(portSchema, e);
   const dataDir = isAbsolute(shared.dataDir) ? shared.dataDir : resolve(root, shared.dataDir);
   const prefix = shared.busPrefix;
   let databaseUrl = shared.databaseUrl;
@@ -57,11 +55,9 @@ export function parseLauncherConfig(e: NodeJS.ProcessEnv, root: string): Launche
     dataDir,
     stackDataDir: prefix ? join(dataDir, "prefixes", prefix) : dataDir,
     host: shared.host,
-    ports: {
-      "model-server": p.TAILOR_MODEL_SERVER_PORT,
-      ingestion: p.TAILOR_INGESTION_PORT,
-      embedding: p.TAILOR_EMBEDDING_PORT,
-      retrieval: p.TAILOR_RETRIEVAL_PORT,
-    },
+    ports: Object.fromEntries(SERVICE_SPECS.map((s) => [s.name, p[s.portVar]])) as Record<
+      ServiceName,
+      number
+    >,
   };
 }

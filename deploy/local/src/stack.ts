@@ -3,22 +3,31 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { defaultPorts } from "@tailor/config";
+import {
+  SERVICE_SPECS,
+  type ServiceName,
+  serviceSpec,
+  startOrder,
+  stopOrder,
+} from "@tailor/config";
 import { Health, HealthCheckResponse_ServingStatus } from "@tailor/proto";
 import { PORT_VARS } from "./env.js";
 import { stopChild } from "./infra.js";
 import { prettyLogLine, say } from "./output.js";
 import { assertPortsFree, PortInUseError } from "./ports.js";
 
-export const SERVICES = ["model-server", "ingestion", "embedding", "retrieval"] as const;
-export type ServiceName = (typeof SERVICES)[number];
+/** Every declared service (libs/config/src/services.ts), dependencies first. */
+export const SERVICES: readonly ServiceName[] = startOrder();
+export type { ServiceName };
 
-export const servicePorts: Record<ServiceName, number> = {
-  "model-server": defaultPorts.modelServer,
-  ingestion: defaultPorts.ingestion,
-  embedding: defaultPorts.embedding,
-  retrieval: defaultPorts.retrieval,
-};
+export const servicePorts = Object.fromEntries(
+  SERVICE_SPECS.map((s) => [s.name, s.port]),
+) as Record<ServiceName, number>;
+
+/** Services another one depends on: every process gets their `<PREFIX>_URL`, set to this stack's. */
+const DEPENDED_ON = SERVICE_SPECS.filter((s) =>
+  SERVICE_SPECS.some((o) => o.dependsOn.includes(s.name)),
+);
 
 export interface StackOptions {
   root: string;
@@ -77,11 +86,11 @@ export class Stack {
 
   /** Starts one service process (again, after a kill). */
   startService(name: ServiceName): ChildProcess {
-    const entry = join(this.o.root, "services", name, "src", "main.ts");
+    const entry = join(this.o.root, serviceSpec(name).entry);
     const env: NodeJS.ProcessEnv = {
       ...this.o.env,
       [PORT_VARS[name]]: String(this.ports[name]),
-      TAILOR_MODEL_SERVER_URL: this.url("model-server"),
+      ...Object.fromEntries(DEPENDED_ON.map((d) => [d.urlVar, this.url(d.name)])),
     };
     // TAILOR_PROFILE_DIR=/some/dir writes a V8 CPU profile of every service when it exits.
     const profile = this.o.env["TAILOR_PROFILE_DIR"]
@@ -177,8 +186,7 @@ export class Stack {
 
   /** SIGTERM every service, consumers first and the model-server last. */
   async stop(): Promise<void> {
-    const order: ServiceName[] = ["ingestion", "embedding", "retrieval", "model-server"];
-    for (const n of order) {
+    for (const n of stopOrder()) {
       const c = this.children.get(n);
       if (c) await stopChild(c, 15_000);
     }

@@ -4,6 +4,17 @@ export { ConfigError, type EnvSchema, type EnvValues, env, parseEnv } from "./en
 export { Secret } from "./secret.js";
 export {
   defaultPorts,
+  SERVICE_DECLARATIONS,
+  SERVICE_SPECS,
+  type ServiceDeclaration,
+  type ServiceName,
+  type ServiceSpec,
+  serviceEnvPrefix,
+  serviceSpec,
+  startOrder,
+  stopOrder,
+} from "./services.js";
+export {
   type NatsAuth,
   parseNatsAuth,
   parseSharedConfig,

@@ -107,11 +107,3 @@ export function parseNatsAuth(e: NodeJS.ProcessEnv, service?: string): NatsAuth 
   }
   return { method: "none" };
 }
-
-/** Default ports of the services (one HTTP/2 port each: Connect, gRPC and gRPC-Web). */
-export const defaultPorts = {
-  ingestion: 7101,
-  embedding: 7102,
-  retrieval: 7103,
-  modelServer: 7104,
-} as const;

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus, type BusAuth, consumerBacklog } from "@tailor/bus";
+import { Bus, type BusAuth, consumerBacklog, type StreamKey } from "@tailor/bus";
+import { SERVICE_SPECS } from "@tailor/config";
 import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
 import { IngestionService, RetrievalService } from "@tailor/proto";
 import {
@@ -30,7 +31,7 @@ export interface Harness {
   dataDir: string;
   retrieval: Client<typeof RetrievalService>;
   ingestion: Client<typeof IngestionService>;
-  /** Waits until the three consumers have nothing pending or unacknowledged. */
+  /** Waits until every declared consumer has nothing pending or unacknowledged and every outbox is empty. */
   settle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -76,30 +77,27 @@ export async function startHarness(
   const bus = await Bus.connect({ url: natsUrl, name: `test-${label}`, prefix, auth: o.natsAuth });
   const sql = new pg.Pool({ connectionString: db.url, max: 2 });
   const transport = (name: ServiceName) => createGrpcTransport({ baseUrl: stack.url(name) });
+  // In pipeline (declaration) order, so that each waits after the one upstream has settled.
   const settle = async (timeoutMs = 120_000) => {
-    for (const [stream, durable] of [
-      ["DATA", "ingestion"],
-      ["CHUNK", "embedding"],
-      ["EMBEDDING", "retrieval"],
-    ] as const) {
-      await waitFor(
-        async () => {
-          const b = await consumerBacklog(bus, stream, durable).catch(() => undefined);
-          return b !== undefined && b.consumers > 0 && b.messages === 0;
-        },
-        { timeoutMs, what: `${durable} to catch up`, intervalMs: 200 },
-      );
-      if (stream === "DATA") {
+    for (const service of SERVICE_SPECS) {
+      for (const { stream, durable } of service.consumes) {
+        await waitFor(
+          async () => {
+            const b = await consumerBacklog(bus, stream as StreamKey, durable).catch(
+              () => undefined,
+            );
+            return b !== undefined && b.consumers > 0 && b.messages === 0;
+          },
+          { timeoutMs, what: `${durable} to catch up`, intervalMs: 200 },
+        );
+      }
+      const outbox = service.outbox;
+      if (outbox) {
         // The outbox relay publishes right after commit; give it a moment to empty.
         await waitFor(
           async () =>
-            Number(
-              (await sql.query("select count(*)::int as n from ingestion.outbox")).rows[0].n,
-            ) === 0,
-          {
-            timeoutMs,
-            what: "outbox to drain",
-          },
+            Number((await sql.query(`select count(*)::int as n from ${outbox}`)).rows[0].n) === 0,
+          { timeoutMs, what: `${outbox} to drain` },
         );
       }
     }
