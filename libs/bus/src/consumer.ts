@@ -3,7 +3,7 @@ import { headers, nanos } from "@nats-io/transport-node";
 import type { Logger } from "@tailor/telemetry";
 import type { Bus } from "./bus.js";
 import { headerSafe } from "./dead-letter.js";
-import { isPoisonMessageError } from "./errors.js";
+import { isPoisonMessageError, PoisonMessageError } from "./errors.js";
 import { isNotFound } from "./streams.js";
 import type { StreamKey } from "./subjects.js";
 
@@ -180,6 +180,7 @@ export class DurableConsumer {
 
   private async handleOne(m: JsMsg, handler: Handler): Promise<void> {
     try {
+      headerProblem(m);
       await handler(m);
       m.ack();
     } catch (err) {
@@ -187,20 +188,34 @@ export class DurableConsumer {
     }
   }
 
-  private async handleBatch(batch: JsMsg[], handler: BatchHandler): Promise<void> {
-    let outcomes: Outcome[];
-    try {
-      outcomes = await handler(batch);
-    } catch (err) {
-      outcomes = batch.map(() => ({ ok: false, error: err }));
+  private async handleBatch(all: JsMsg[], handler: BatchHandler): Promise<void> {
+    // A message whose headers cannot even be read fails alone, before the handler sees it.
+    const unreadable: { m: JsMsg; error: PoisonMessageError }[] = [];
+    const batch: JsMsg[] = [];
+    for (const m of all) {
+      try {
+        headerProblem(m);
+        batch.push(m);
+      } catch (error) {
+        unreadable.push({ m, error: error as PoisonMessageError });
+      }
     }
-    await Promise.all(
-      batch.map(async (m, i) => {
+    let outcomes: Outcome[] = [];
+    if (batch.length > 0) {
+      try {
+        outcomes = await handler(batch);
+      } catch (err) {
+        outcomes = batch.map(() => ({ ok: false, error: err }));
+      }
+    }
+    await Promise.all([
+      ...batch.map(async (m, i) => {
         const o = outcomes[i] ?? { ok: false, error: new Error("handler returned no outcome") };
         if (o.ok) m.ack();
         else await this.fail(m, o.error);
       }),
-    );
+      ...unreadable.map(({ m, error }) => this.fail(m, error)),
+    ]);
   }
 
   private async fail(m: JsMsg, err: unknown): Promise<void> {
@@ -241,7 +256,13 @@ export async function deadLetter(
   consumer: string,
 ): Promise<void> {
   const h = headers();
-  if (m.headers) for (const [k, v] of m.headers) for (const value of v) h.append(k, value);
+  // Keep the original headers when they can be read and carried; never let them stop the copy.
+  try {
+    if (m.headers)
+      for (const [k, v] of m.headers) for (const value of v) h.append(k, headerSafe(value, 8192));
+  } catch {
+    h.set("tailor-dlq-headers", "unreadable: the original headers were dropped");
+  }
   // A reason with a line break would make the header, and so the dead-lettering, fail forever.
   h.set("tailor-dlq-reason", headerSafe(reason));
   h.set("tailor-dlq-subject", m.subject);
@@ -252,4 +273,18 @@ export async function deadLetter(
   const id = `dlq:${m.info.stream}:${m.seq}:${consumer}`;
   h.set("Nats-Msg-Id", id);
   await bus.js.publish(bus.subjects.deadLetter(m.subject), m.data, { msgID: id, headers: h });
+}
+
+/**
+ * Throws PoisonMessageError when the message's headers cannot be parsed (nats.js refuses, for
+ * example, a value holding a bare CR that a raw publisher sent): retrying cannot help.
+ */
+function headerProblem(m: JsMsg): void {
+  try {
+    void m.headers;
+  } catch (err) {
+    throw new PoisonMessageError(
+      `message headers cannot be read: ${headerSafe((err as Error).message, 200)}`,
+    );
+  }
 }

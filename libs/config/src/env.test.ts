@@ -48,6 +48,26 @@ describe("parseEnv", () => {
   });
 });
 
+describe("a refused database URL", () => {
+  it("never shows its password, with or without a scheme", () => {
+    for (const [value, shown] of [
+      ["postgres//admin:Hunter2Secret@host/db", "value not shown"],
+      ["admin:Hunter2Secret@host:5432/db", "value not shown"],
+      ["postgress://admin:Hunter2Secret@h/db", "postgress://admin:[redacted]@h/db"],
+    ] as const) {
+      let message = "";
+      try {
+        parseSharedConfig({ TAILOR_DATABASE_URL: value });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toContain("TAILOR_DATABASE_URL");
+      expect(message).toContain(shown);
+      expect(message).not.toContain("Hunter2Secret");
+    }
+  });
+});
+
 describe("NATS credentials", () => {
   it("are optional", () => {
     expect(parseSharedConfig({}).natsAuth).toEqual({ method: "none" });

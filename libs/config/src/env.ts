@@ -38,7 +38,7 @@ export function parseEnv<S extends EnvSchema>(schema: S, env: NodeJS.ProcessEnv)
           ? "unset"
           : SECRET_NAME.test(name)
             ? "[redacted]"
-            : JSON.stringify(redactUrl(input[name])); // a malformed URL still holds its password
+            : shownValue(name, input[name]);
       return `${name} (${shown}): ${i.message}`;
     });
     const names = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? "?")))];
@@ -79,3 +79,14 @@ export const env = {
       )
       .default(""),
 };
+
+/**
+ * How a refused value is quoted in the error. A malformed URL may still hold a password, and
+ * without a `scheme://` nothing says where it is (`postgres//admin:pw@host`): such a value of a
+ * URL variable is not quoted at all.
+ */
+function shownValue(name: string, value: string): string {
+  if (!/URL/.test(name)) return JSON.stringify(redactUrl(value));
+  if (!value.includes("://")) return "value not shown: it has no scheme://";
+  return JSON.stringify(redactUrl(value));
+}
