@@ -63,6 +63,7 @@ describe("a message whose headers cannot be read (real nats-server)", () => {
     await c.stop();
     expect(seen).toEqual(["good"]);
     const dead = await bus.jsm.streams.getMessage(dlq, { seq: 1 });
+    if (!dead) throw new Error("no dead letter at sequence 1");
     expect(new TextDecoder().decode(dead.data)).toBe("bad");
     expect(dead.header.get("tailor-dlq-reason")).toMatch(/^poison: message headers cannot be read/);
     expect(dead.header.get("tailor-dlq-deliveries")).toBe("1");
