@@ -1,8 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import pg from "pg";
 import { aptInstall, reachable, type Started, stopChild, which } from "./infra.js";
 import { say } from "./output.js";
@@ -62,15 +62,35 @@ function findPostgresBin(): string | undefined {
 }
 
 /** PostgreSQL refuses to run as root: a root launcher runs it as the `postgres` user. */
-function runAs(): { uid: number; gid: number } | undefined {
+function runAs(): { uid: number; gid: number; home: string } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
     .find((l) => l.startsWith("postgres:"));
-  const [, , uid, gid] = line?.split(":") ?? [];
+  const [, , uid, gid, , home] = line?.split(":") ?? [];
   if (!uid || !gid)
     throw new Error("running as root, but there is no postgres user to run PostgreSQL as");
-  return { uid: Number(uid), gid: Number(gid) };
+  return { uid: Number(uid), gid: Number(gid), home: home || "/var/lib/postgresql" };
+}
+
+/**
+ * Where the cluster's data lives. Normally `clusterDir/data`; but when root runs it as the
+ * `postgres` user and that user cannot reach `clusterDir` (a checkout under a 0700 folder such
+ * as one made by mktemp), in the postgres user's home, named after `clusterDir`.
+ */
+function dataDirFor(clusterDir: string, owner: ReturnType<typeof runAs>): string {
+  const preferred = join(clusterDir, "data");
+  if (!owner) return preferred;
+  const reach = spawnSync("test", ["-x", clusterDir, "-a", "-w", clusterDir], {
+    uid: owner.uid,
+    gid: owner.gid,
+  });
+  if (reach.status === 0) return preferred;
+  const id = createHash("sha256").update(resolve(clusterDir)).digest("hex").slice(0, 12);
+  const base = join(owner.home, "tailor-clusters");
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  chownSync(base, owner.uid, owner.gid);
+  return join(base, id);
 }
 
 const passwordFile = (clusterDir: string) => join(clusterDir, "password");
@@ -83,9 +103,9 @@ const passwordFile = (clusterDir: string) => join(clusterDir, "password");
 async function startOwnCluster(u: URL, bin: string, clusterDir: string): Promise<Started> {
   const user = decodeURIComponent(u.username) || "postgres";
   const port = u.port || "5432";
-  const data = join(clusterDir, "data");
   const owner = runAs();
   mkdirSync(clusterDir, { recursive: true, mode: 0o755 });
+  const data = dataDirFor(clusterDir, owner);
   let password = decodeURIComponent(u.password);
   if (!existsSync(join(data, "PG_VERSION"))) {
     say("setup", `initialising a PostgreSQL cluster of our own in ${data}`);
@@ -97,7 +117,7 @@ async function startOwnCluster(u: URL, bin: string, clusterDir: string): Promise
       await writeFile(passwordFile(clusterDir), `${password}\n`, { mode: 0o600 });
     }
     // initdb reads the password from a file: one only its reader can open, removed right after.
-    const pwInit = join(data, "..", `.pwinit-${process.pid}`);
+    const pwInit = join(dirname(data), `.pwinit-${process.pid}`);
     await writeFile(pwInit, `${password}\n`, { mode: 0o600 });
     if (owner) chownSync(pwInit, owner.uid, owner.gid);
     try {
@@ -109,7 +129,7 @@ async function startOwnCluster(u: URL, bin: string, clusterDir: string): Promise
           "UTF8",
           "--no-instructions",
         ]),
-        { stdio: "pipe", ...owner, cwd: data },
+        { stdio: "pipe", uid: owner?.uid, gid: owner?.gid, cwd: data },
       );
     } finally {
       await rm(pwInit, { force: true });
@@ -126,7 +146,7 @@ async function startOwnCluster(u: URL, bin: string, clusterDir: string): Promise
       "-c",
       "unix_socket_permissions=0700",
     ]),
-    { stdio: ["ignore", "ignore", "pipe"], ...owner, cwd: data },
+    { stdio: ["ignore", "ignore", "pipe"], uid: owner?.uid, gid: owner?.gid, cwd: data },
   );
   const log: string[] = [];
   child.stderr?.on("data", (b: Buffer) => {
