@@ -2,6 +2,7 @@ import { ContentLimitError, InvalidContentError, UnsupportedContentTypeError } f
 import { extractHtml } from "./html.js";
 import { type ContentLimits, OutputBudget, resolveLimits } from "./limits.js";
 import { extractMarkdown } from "./markdown.js";
+import { extractPlain } from "./plain.js";
 import type { Block, ExtractedDocument } from "./types.js";
 
 type Format = "plain" | "markdown" | "html" | "json";
@@ -29,17 +30,6 @@ function formatOf(contentType: string): Format {
   // Structured-syntax suffix (RFC 6839), e.g. application/ld+json.
   if (/^[a-z]+\/[^\s/]+\+json$/.test(mime)) return "json";
   throw new UnsupportedContentTypeError(contentType);
-}
-
-function extractPlain(text: string, budget: OutputBudget): Block[] {
-  const blocks: Block[] = [];
-  for (const part of text.replace(/\r\n?/g, "\n").split(/\n[ \t]*\n/)) {
-    const trimmed = part.trim();
-    if (trimmed.length === 0) continue;
-    budget.spend(trimmed);
-    blocks.push({ kind: "paragraph", text: trimmed });
-  }
-  return blocks;
 }
 
 function scalarText(value: unknown): string {

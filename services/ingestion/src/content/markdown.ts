@@ -1,8 +1,10 @@
 import { decodeHTMLStrict } from "entities";
-import { marked, type Token, type Tokens } from "marked";
+import { Lexer, marked, type Token, type Tokens } from "marked";
 import { InvalidContentError } from "./errors.js";
 import { extractHtml } from "./html.js";
 import { OutputBudget, resolveLimits } from "./limits.js";
+import { sectionCost, sectionRanges } from "./markdown-sections.js";
+import { extractPlain } from "./plain.js";
 import type { Block, BlockKind } from "./types.js";
 
 // marked leaves character references in text tokens for its HTML renderer to pass through;
@@ -167,20 +169,107 @@ export function markdownDepth(markdown: string): number {
   return max;
 }
 
-/** Extracts structured plain text from Markdown (CommonMark + GFM tables). */
-export function extractMarkdown(
+/** Longest section marked parses; a longer one is extracted as plain text. */
+export const MAX_SECTION_CHARS = 64 * 1024;
+/**
+ * Parse cost (see sectionCost) marked may spend on one document; later sections are plain
+ * text. One unit is at most ~0.3 µs of marked's time on the shapes measured, so this is
+ * about a second on the worst of them, and several megabytes of ordinary prose.
+ */
+export const MAX_PARSE_COST = 2_000_000;
+/** Longest run of one emphasis delimiter accepted; more is refused as nesting too deep. */
+export const MAX_DELIMITER_RUN = 1024;
+
+function longestDelimiterRun(markdown: string): number {
+  let longest = 0;
+  for (const match of markdown.matchAll(/\*{64,}|_{64,}/g))
+    longest = Math.max(longest, match[0].length);
+  return longest;
+}
+
+/** What extractMarkdownSections did: for tests and metrics. */
+export interface MarkdownStats {
+  sections: number;
+  /** Characters parsed by marked, all sections together. */
+  parsedChars: number;
+  /** Sum of sectionCost over the sections parsed by marked. */
+  parseCost: number;
+  /** Longest section parsed by marked. */
+  largestParsed: number;
+  /** Sections extracted as plain text: too large, or past the document's parse budget. */
+  plainSections: number;
+}
+
+type Segment = { tokens: Token[] } | { from: number; to: number };
+
+/** extractMarkdown, also reporting how the body was split between marked and plain text. */
+export function extractMarkdownSections(
   markdown: string,
-  budget = new OutputBudget("text/markdown", Buffer.byteLength(markdown, "utf8"), resolveLimits()),
-): Block[] {
+  budget: OutputBudget,
+): { blocks: Block[]; stats: MarkdownStats } {
   budget.checkDepth(markdownDepth(markdown), "quotes and lists");
+  if (longestDelimiterRun(markdown) > MAX_DELIMITER_RUN)
+    throw new InvalidContentError(budget.contentType, "nesting too deep");
+  const text = markdown.replace(/\r\n|\r/g, "\n");
+  const stats: MarkdownStats = {
+    sections: 0,
+    parsedChars: 0,
+    parseCost: 0,
+    largestParsed: 0,
+    plainSections: 0,
+  };
+  // One lexer for all sections, blocks first and inlines after, as marked.lexer does, so
+  // that a reference link resolves against definitions in any section.
+  const lexer = new Lexer(marked.defaults);
+  const segments: Segment[] = [];
   const blocks: Block[] = [];
   try {
-    walk(marked.lexer(markdown), { budget, quote: false, blocks });
+    // Once a section does not fit the budget, the rest of the body is plain text: the cost
+    // of what follows is not even computed, and the structure parsed is a prefix.
+    let exhausted = false;
+    for (const [from, to] of sectionRanges(text)) {
+      stats.sections++;
+      const cost =
+        exhausted || to - from > MAX_SECTION_CHARS ? Infinity : sectionCost(text.slice(from, to));
+      if (stats.parseCost + cost > MAX_PARSE_COST) {
+        exhausted = true;
+        stats.plainSections++;
+        // Consecutive plain sections are joined: plain text splits at blank lines anyway.
+        const last = segments.at(-1);
+        if (last && "to" in last && last.to === from) last.to = to;
+        else segments.push({ from, to });
+        continue;
+      }
+      stats.parseCost += cost;
+      stats.parsedChars += to - from;
+      stats.largestParsed = Math.max(stats.largestParsed, to - from);
+      segments.push({ tokens: lexer.blockTokens(text.slice(from, to), []) });
+    }
+    for (const next of lexer.inlineQueue) {
+      lexer.state.inRawBlock = false;
+      lexer.inlineTokens(next.src, next.tokens);
+    }
+    lexer.inlineQueue = [];
+    for (const segment of segments) {
+      // A plain segment can hold millions of paragraphs: too many to spread into push().
+      if ("to" in segment)
+        for (const block of extractPlain(text.slice(segment.from, segment.to), budget))
+          blocks.push(block);
+      else walk(segment.tokens, { budget, quote: false, blocks });
+    }
   } catch (err) {
     // Inline nesting (links in emphasis in links…) can still exhaust marked's stack.
     if (err instanceof RangeError)
       throw new InvalidContentError(budget.contentType, "nesting too deep", { cause: err });
     throw err;
   }
-  return blocks;
+  return { blocks, stats };
+}
+
+/** Extracts structured plain text from Markdown (CommonMark + GFM tables). */
+export function extractMarkdown(
+  markdown: string,
+  budget = new OutputBudget("text/markdown", Buffer.byteLength(markdown, "utf8"), resolveLimits()),
+): Block[] {
+  return extractMarkdownSections(markdown, budget).blocks;
 }
