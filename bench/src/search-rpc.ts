@@ -4,13 +4,14 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Stack } from "@tailor/deploy-local";
+import { percentile } from "@tailor/eval";
 import { buildGloveModel } from "@tailor/models";
+import { mulberry32 } from "@tailor/models/random";
 import { RetrievalService, SearchMode } from "@tailor/proto";
 import { freePort, ROOT, testNatsUrl, uniquePrefix, withTestBusPrefix } from "@tailor/testing";
 import { EmbeddedVectorStore, type VectorRecord } from "@tailor/vector";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { loadCisi } from "./lib/cisi.js";
-import { mulberry32, percentile } from "./lib/stats.js";
 
 /**
  * RetrievalService.Search at 100,000 chunks of real text with real GloVe vectors: ANN recall@10
@@ -46,7 +47,8 @@ async function buildIndex(indexDir: string, chunks: number, queries: number): Pr
     vecs.set((await embedder.embed(texts.slice(i, i + 1024))).vectors, i * embedder.dimensions);
   const qv = (await embedder.embed(qs)).vectors;
   const dims = embedder.dimensions;
-  const version = embedder.version;
+  // Index versions are named by the exact embedder: retrieval serves `name@version`.
+  const version = `${embedder.name}@${embedder.version}`;
   await embedder.close();
 
   const store = new EmbeddedVectorStore({ dir: join(indexDir, "vectors") });
@@ -92,7 +94,7 @@ async function buildIndex(indexDir: string, chunks: number, queries: number): Pr
   emit("recall_at_10_real_vectors", found / (queries * 10), "ratio");
   emit("recall_at_10_real_vectors_eps_1e-3", withinEps / (queries * 10), "ratio");
   await store.close();
-  writeFileSync(join(indexDir, "state.json"), JSON.stringify({ activeVersion: version }));
+  writeFileSync(join(indexDir, "state.json"), JSON.stringify({ layout: 2, indexId: "bench" }));
   return qs;
 }
 

@@ -29,6 +29,8 @@ export class EmbedderClient {
     baseUrl: string,
     private readonly model: string,
     private readonly logger: Logger,
+    /** Exact version to call; empty lets the model-server pick (use only to resolve it once). */
+    private readonly version = "",
   ) {
     this.client = createClient(ModelService, createGrpcTransport({ baseUrl }));
   }
@@ -36,9 +38,19 @@ export class EmbedderClient {
   /** One call; throws ConnectError. */
   async embedOnce(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
     const res = await this.client.embed(
-      { model: this.model, texts },
+      { model: this.model, version: this.version, texts },
       { signal, timeoutMs: 60_000 },
     );
+    // Vectors of another version than the one asked for must never be used as if they were.
+    if (
+      this.version &&
+      (res.version !== this.version || (this.model && res.model !== this.model))
+    ) {
+      throw new ConnectError(
+        `model-server answered with ${res.model}@${res.version} for ${this.model}@${this.version}`,
+        Code.FailedPrecondition,
+      );
+    }
     const expected = texts.length * res.dimensions;
     const bytes = res.vectors;
     if (bytes.byteLength !== expected * 4) {

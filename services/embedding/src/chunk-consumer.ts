@@ -10,7 +10,7 @@ import {
   PoisonMessageError,
   readAttributes,
 } from "@tailor/bus";
-import type { EmbedderClient } from "@tailor/clients";
+import type { EmbedderClient, EmbedderRef } from "@tailor/clients";
 import { type ChunksDeleted, type ChunksUpserted, EmbeddingsDeletedSchema } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
 import type { EmbeddingConfig } from "./config.js";
@@ -32,6 +32,8 @@ export class ChunkConsumer {
   constructor(
     private readonly bus: Bus,
     private readonly embedder: EmbedderClient,
+    /** The exact embedder every call names; an answer of another version fails the batch. */
+    private readonly ref: EmbedderRef,
     private readonly config: EmbeddingConfig,
     logger: Logger,
   ) {
@@ -138,16 +140,19 @@ export class ChunkConsumer {
     const max = this.config.batch.maxTexts;
     let vectors: Float32Array | undefined;
     let dims = 0;
-    let model = "";
-    let version = "";
+    const { model, version } = this.ref;
     for (let off = 0; off < texts.length; off += max) {
       const r = await this.embedder.embed(texts.slice(off, off + max), {
         signal: this.abort.signal,
         heartbeat,
       });
+      // The client already refuses another version; this also holds every sub-call of the batch
+      // to one model and one dimension, so one event never mixes vector spaces.
+      if (r.model !== model || r.version !== version || (dims !== 0 && r.dimensions !== dims))
+        throw new Error(
+          `model-server answered ${r.model}@${r.version} (${r.dimensions} dims) inside a batch of ${model}@${version} (${dims || r.dimensions} dims)`,
+        );
       dims = r.dimensions;
-      model = r.model;
-      version = r.version;
       vectors ??= new Float32Array(texts.length * dims);
       vectors.set(r.vectors, off * dims);
     }

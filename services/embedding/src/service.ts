@@ -1,5 +1,5 @@
 import { Bus } from "@tailor/bus";
-import { EmbedderClient } from "@tailor/clients";
+import { EmbedderClient, formatEmbedderRef, resolveEmbedder } from "@tailor/clients";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import { ChunkConsumer } from "./chunk-consumer.js";
@@ -23,8 +23,8 @@ export async function create(
     replicas: config.busReplicas,
     logger,
   });
-  const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);
-  const consumer = new ChunkConsumer(bus, embedder, config, logger);
+  let consumer: ChunkConsumer | undefined;
+  const abort = new AbortController();
   // No RPCs of its own yet: the port serves health and reflection for probes.
   const server = new RpcServer({
     host: config.host,
@@ -41,17 +41,23 @@ export async function create(
       return server.port;
     },
     async start() {
+      // Resolved once: every vector this process makes is of this exact version, whatever the
+      // model-server loads later (a newer version is served by re-embedding, never by drift).
+      const ref = await resolveEmbedder(config.modelServerUrl, config.model, logger, abort.signal);
+      const embedder = new EmbedderClient(config.modelServerUrl, ref.model, logger, ref.version);
+      consumer = new ChunkConsumer(bus, embedder, ref, config, logger);
       await consumer.start();
       await server.listen();
       logger.info(
-        { port: server.port, modelServer: config.modelServerUrl },
+        { port: server.port, modelServer: config.modelServerUrl, embedder: formatEmbedderRef(ref) },
         "embedding consuming chunk events",
       );
     },
     destroy() {
       destroyed ??= (async () => {
+        abort.abort();
         await server.close();
-        await consumer.stop();
+        await consumer?.stop();
         await bus.close();
       })();
       return destroyed;

@@ -1,3 +1,4 @@
+import { type EmbedderRef, parseEmbedderRef } from "@tailor/clients";
 import {
   defaultPorts,
   env,
@@ -10,7 +11,12 @@ import {
 export interface RetrievalConfig extends SharedConfig {
   port: number;
   modelServerUrl: string;
-  model: string;
+  /**
+   * The index version tenants are served at unless their own state says otherwise:
+   * TAILOR_RETRIEVAL_EMBEDDER (`name@version`), else TAILOR_EMBEDDING_MODEL or the model-server's
+   * default embedder, resolved to an exact version once at start.
+   */
+  embedder: EmbedderRef;
   /** Qdrant URL; when unset the embedded on-disk index is used. */
   qdrantUrl?: string;
   qdrantApiKey?: string;
@@ -31,13 +37,24 @@ export interface HybridConfig {
   rm3: boolean;
 }
 
+const embedderRef = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const r = parseEmbedderRef(s);
+    if (typeof r !== "string") return r;
+    ctx.addIssue({ code: "custom", message: r });
+    return z.NEVER;
+  });
+
 export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
   const shared = parseSharedConfig(e, "TAILOR_RETRIEVAL");
   const v = parseEnv(
     {
       TAILOR_RETRIEVAL_PORT: env.port(defaultPorts.retrieval),
       TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${defaultPorts.modelServer}`),
-      TAILOR_EMBEDDING_MODEL: env.str(""),
+      TAILOR_EMBEDDING_MODEL: embedderRef,
+      TAILOR_RETRIEVAL_EMBEDDER: embedderRef,
       TAILOR_QDRANT_URL: env.optionalUrl(),
       TAILOR_QDRANT_API_KEY: z.string().optional(),
       TAILOR_RETRIEVAL_INDEX_DIR: z.string().optional(),
@@ -54,7 +71,10 @@ export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
     ...shared,
     port: v.TAILOR_RETRIEVAL_PORT,
     modelServerUrl: v.TAILOR_MODEL_SERVER_URL,
-    model: v.TAILOR_EMBEDDING_MODEL,
+    embedder:
+      v.TAILOR_RETRIEVAL_EMBEDDER.model !== ""
+        ? v.TAILOR_RETRIEVAL_EMBEDDER
+        : v.TAILOR_EMBEDDING_MODEL,
     qdrantUrl: v.TAILOR_QDRANT_URL,
     qdrantApiKey: v.TAILOR_QDRANT_API_KEY,
     indexDir: v.TAILOR_RETRIEVAL_INDEX_DIR ?? `${shared.dataDir}/retrieval`,

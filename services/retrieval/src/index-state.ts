@@ -3,14 +3,30 @@ import { appendFile, mkdir, open, readFile, rename, writeFile } from "node:fs/pr
 import { join } from "node:path";
 
 /**
+ * How indexes are named on disk: 2 = one index version per exact embedder (`name@version`). An
+ * index of an older layout gets a new id, so its consumer replays the stream into the new names.
+ */
+const LAYOUT = 2;
+
+interface StateFile {
+  layout?: number;
+  indexId?: string;
+  /** Tenants served at another index version than the default, by tenant. */
+  served?: Record<string, string>;
+}
+
+/**
  * Small durable state beside the index: its id (which names its durable consumer), tombstones
  * of deleted chunk ids (so a late or redelivered embedding of a deleted chunk cannot bring it
- * back) and the active model version.
+ * back) and the index version each tenant is served at. Which version a tenant is served at is
+ * only ever set explicitly (config default, per-tenant override), never by the events seen.
  */
 export class IndexState {
   private readonly tombstones = new Set<string>();
   private pending: string[] = [];
-  activeVersion = "";
+  private readonly served = new Map<string, string>();
+  /** The index version (`name@version`) tenants without an override are served at; set at start. */
+  defaultVersion = "";
   /** Names this index's durable consumer: a new or wiped index gets a new one and replays the stream. */
   indexId = "";
 
@@ -21,13 +37,25 @@ export class IndexState {
     const text = await readFile(join(this.dir, "tombstones.log"), "utf8").catch(() => "");
     for (const line of text.split("\n")) if (line) this.tombstones.add(line);
     const state = await readFile(join(this.dir, "state.json"), "utf8").catch(() => "");
-    const parsed = state ? (JSON.parse(state) as { activeVersion?: string; indexId?: string }) : {};
-    this.activeVersion = parsed.activeVersion ?? "";
-    this.indexId = parsed.indexId ?? "";
+    const parsed: StateFile = state ? (JSON.parse(state) as StateFile) : {};
+    for (const [tenant, v] of Object.entries(parsed.served ?? {})) this.served.set(tenant, v);
+    this.indexId = parsed.layout === LAYOUT ? (parsed.indexId ?? "") : "";
     if (!this.indexId) {
       this.indexId = randomBytes(6).toString("hex");
       await this.writeState();
     }
+  }
+
+  /** The index version `tenant` is served at: its override, else the default. */
+  servedVersion(tenant: string): string {
+    return this.served.get(tenant) ?? this.defaultVersion;
+  }
+
+  /** Serves `tenant` at `version` (`name@version`), or at the default again when empty. Durable on return. */
+  async setServedVersion(tenant: string, version: string): Promise<void> {
+    if (version) this.served.set(tenant, version);
+    else this.served.delete(tenant);
+    await this.writeState();
   }
 
   isDeleted(chunkId: string): boolean {
@@ -42,18 +70,14 @@ export class IndexState {
     }
   }
 
-  async setActiveVersion(v: string): Promise<void> {
-    if (v === this.activeVersion) return;
-    this.activeVersion = v;
-    await this.writeState();
-  }
-
   private async writeState(): Promise<void> {
     const tmp = join(this.dir, "state.json.tmp");
-    await writeFile(
-      tmp,
-      JSON.stringify({ activeVersion: this.activeVersion, indexId: this.indexId }),
-    );
+    const body: StateFile = {
+      layout: LAYOUT,
+      indexId: this.indexId,
+      served: Object.fromEntries(this.served),
+    };
+    await writeFile(tmp, JSON.stringify(body));
     await rename(tmp, join(this.dir, "state.json"));
   }
 

@@ -9,6 +9,7 @@ import {
   readAttributes,
   type Subjects,
 } from "@tailor/bus";
+import { formatEmbedderRef, parseEmbedderRef } from "@tailor/clients";
 import type { EmbeddingsReady } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
 import type { VectorRecord, VectorStore } from "@tailor/vector";
@@ -101,9 +102,9 @@ export class Indexer {
     if (ev.tenant) this.subjects.requireSubjectTenant(m.subject, "embedding", ev.tenant);
     const records = toRecords(ev).filter((r) => !this.state.isDeleted(r.id));
     if (records.length === 0) return;
-    await this.store.upsert(ev.tenant, ev.modelVersion, records);
-    if (ev.modelVersion !== this.state.activeVersion)
-      await this.state.setActiveVersion(ev.modelVersion);
+    // Vectors of version V go into index version V only, beside the others; which one a tenant
+    // is served at never follows the events.
+    await this.store.upsert(ev.tenant, indexVersionOf(ev), records);
     for (const r of records) {
       this.keyword.add(ev.tenant, r.id, {
         title: r.payload.title,
@@ -116,10 +117,19 @@ export class Indexer {
   }
 }
 
+/** The index version an event's vectors belong to: its exact embedder, `name@version`. */
+export function indexVersionOf(ev: EmbeddingsReady): string {
+  return formatEmbedderRef({ model: ev.model, version: ev.modelVersion });
+}
+
 /** Validates an embedding event and splits its packed vectors into records. */
 export function toRecords(ev: EmbeddingsReady): VectorRecord[] {
   if (!ev.tenant) throw new PoisonMessageError("tenant is required");
+  if (!ev.model) throw new PoisonMessageError("model is required");
   if (!ev.modelVersion) throw new PoisonMessageError("model_version is required");
+  const version = indexVersionOf(ev);
+  const problem = parseEmbedderRef(version);
+  if (typeof problem === "string") throw new PoisonMessageError(problem);
   const dims = ev.dimensions;
   if (dims === 0) throw new PoisonMessageError("dimensions must be > 0");
   if (ev.vectors.byteLength !== ev.chunks.length * dims * 4) {
@@ -143,7 +153,7 @@ export function toRecords(ev: EmbeddingsReady): VectorRecord[] {
         index: c.index,
         metadata: { ...c.metadata },
         revision: Number(c.revision),
-        modelVersion: ev.modelVersion,
+        modelVersion: version,
       },
     };
   });

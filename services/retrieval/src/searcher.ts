@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { EmbedderClient } from "@tailor/clients";
+import { EmbedderClient, parseEmbedderRef } from "@tailor/clients";
 import type { Logger } from "@tailor/telemetry";
 import type { ChunkPayload, VectorFilter, VectorStore } from "@tailor/vector";
 import type { ChunkCatalog } from "./catalog.js";
@@ -15,6 +15,8 @@ export interface SearchQuery {
   k: number;
   mode: Mode;
   filter?: VectorFilter;
+  /** Exact index version (`name@version`) to search; empty: the version the tenant is served at. */
+  modelVersion?: string;
 }
 
 /** What a search found, and whether it is less than the mode asked for. */
@@ -24,6 +26,8 @@ export interface SearchResult {
   denseDegraded: boolean;
   /** Why, in words a client may see (no addresses, no query text). */
   warnings: string[];
+  /** The index version searched (and the query embedded at); keyword search names the served one. */
+  modelVersion: string;
 }
 
 export interface Hit {
@@ -34,30 +38,48 @@ export interface Hit {
   payload: ChunkPayload;
 }
 
-/** Dense, keyword or hybrid search over one tenant's chunks. */
+/**
+ * Dense, keyword or hybrid search over one tenant's chunks. The dense side embeds the query at
+ * exactly the index version it searches, so vectors of two versions are never compared.
+ */
 export class Searcher {
+  /** One client per exact version: every query embedding names the version of its index. */
+  private readonly embedders = new Map<string, EmbedderClient>();
+
   constructor(
     private readonly store: VectorStore,
     private readonly keyword: KeywordIndex,
     private readonly catalog: ChunkCatalog,
     private readonly state: IndexState,
-    private readonly embedder: EmbedderClient,
+    private readonly modelServerUrl: string,
     private readonly hybrid: HybridConfig,
-    private readonly logger?: Logger,
+    private readonly logger: Logger,
   ) {}
 
-  get modelVersion(): string {
-    return this.state.activeVersion;
+  async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+    const version = q.modelVersion || this.state.servedVersion(q.tenant);
+    if (q.modelVersion && (await this.store.count(q.tenant, q.modelVersion)) === 0) {
+      throw new ConnectError(
+        `model_version: tenant ${q.tenant} has no index version ${q.modelVersion}`,
+        Code.FailedPrecondition,
+      );
+    }
+    const r = await this.searchAt(q, version, o.signal);
+    return { ...r, modelVersion: version };
   }
 
-  async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<SearchResult> {
+  private async searchAt(
+    q: SearchQuery,
+    version: string,
+    signal?: AbortSignal,
+  ): Promise<Omit<SearchResult, "modelVersion">> {
     switch (q.mode) {
       case "dense":
-        return this.denseOnly(q, o.signal);
+        return this.denseOnly(q, version, signal);
       case "keyword":
         return { hits: this.keywordSide(q, q.k, false), denseDegraded: false, warnings: [] };
       case "hybrid":
-        return this.fuse(q, o.signal);
+        return this.fuse(q, version, signal);
       default: {
         const never: never = q.mode;
         throw new Error(`unknown mode ${String(never)}`);
@@ -65,9 +87,17 @@ export class Searcher {
     }
   }
 
-  private async denseOnly(q: SearchQuery, signal?: AbortSignal): Promise<SearchResult> {
+  private async denseOnly(
+    q: SearchQuery,
+    version: string,
+    signal?: AbortSignal,
+  ): Promise<Omit<SearchResult, "modelVersion">> {
     try {
-      return { hits: await this.dense(q, q.k, signal), denseDegraded: false, warnings: [] };
+      return {
+        hits: await this.dense(q, version, q.k, signal),
+        denseDegraded: false,
+        warnings: [],
+      };
     } catch (err) {
       throw this.embedFailure(err, signal);
     }
@@ -80,7 +110,7 @@ export class Searcher {
   private embedFailure(err: unknown, signal?: AbortSignal): ConnectError {
     const ce = ConnectError.from(err);
     if (signal?.aborted) return ce;
-    this.logger?.warn({ code: Code[ce.code] }, "query embedding failed");
+    this.logger.warn({ code: Code[ce.code] }, "query embedding failed");
     const code = [Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal].includes(
       ce.code,
     )
@@ -92,10 +122,19 @@ export class Searcher {
     );
   }
 
-  private async dense(q: SearchQuery, k: number, signal?: AbortSignal): Promise<Hit[]> {
-    const version = this.state.activeVersion;
+  private async dense(
+    q: SearchQuery,
+    version: string,
+    k: number,
+    signal?: AbortSignal,
+  ): Promise<Hit[]> {
+    if (!version)
+      throw new ConnectError(
+        "no embedding version is served yet: the model-server has not answered since retrieval started",
+        Code.Unavailable,
+      );
     if (!version) return [];
-    const r = await this.embedder.embedOnce([q.query], signal);
+    const r = await this.embedderAt(version).embedOnce([q.query], signal);
     const hits = await this.store.search(q.tenant, version, r.vectors, k, q.filter);
     return hits.map((h) => ({
       id: h.id,
@@ -104,6 +143,19 @@ export class Searcher {
       keywordScore: 0,
       payload: h.payload,
     }));
+  }
+
+  /** The client that embeds at exactly `version` (`name@version`); it refuses any other answer. */
+  private embedderAt(version: string): EmbedderClient {
+    let client = this.embedders.get(version);
+    if (!client) {
+      const ref = parseEmbedderRef(version);
+      if (typeof ref === "string" || !ref.version)
+        throw new ConnectError(`index version ${version} is not name@version`, Code.Internal);
+      client = new EmbedderClient(this.modelServerUrl, ref.model, this.logger, ref.version);
+      this.embedders.set(version, client);
+    }
+    return client;
   }
 
   private keywordSide(q: SearchQuery, k: number, rm3: boolean): Hit[] {
@@ -124,12 +176,16 @@ export class Searcher {
    * a small dense weight is the default because weak averaged word vectors drag plain rank fusion
    * below keyword search alone (see shared/notes/retrieval-lessons.md).
    */
-  private async fuse(q: SearchQuery, signal?: AbortSignal): Promise<SearchResult> {
+  private async fuse(
+    q: SearchQuery,
+    version: string,
+    signal?: AbortSignal,
+  ): Promise<Omit<SearchResult, "modelVersion">> {
     const n = Math.max(q.k, this.hybrid.candidates);
     const kw = this.keywordSide(q, n, this.hybrid.rm3);
     let dn: Hit[];
     try {
-      dn = await this.dense(q, n, signal);
+      dn = await this.dense(q, version, n, signal);
     } catch (err) {
       // A missing dense side still leaves a useful answer: the keyword hits, marked as such.
       const failure = this.embedFailure(err, signal);

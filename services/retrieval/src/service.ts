@@ -1,5 +1,6 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { Bus } from "@tailor/bus";
-import { EmbedderClient } from "@tailor/clients";
+import { formatEmbedderRef, resolveEmbedder } from "@tailor/clients";
 import { RetrievalService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
@@ -7,6 +8,7 @@ import { EmbeddedVectorStore, QdrantVectorStore, type VectorStore } from "@tailo
 import { ChunkCatalog } from "./catalog.js";
 import type { RetrievalConfig } from "./config.js";
 import { IndexState } from "./index-state.js";
+import { indexVersions } from "./index-versions.js";
 import { Indexer } from "./indexer.js";
 import { KeywordIndex } from "./keyword/index.js";
 import { checkChunks } from "./rpc/check-chunks.js";
@@ -31,8 +33,16 @@ export async function create(
   const state = new IndexState(config.indexDir);
   const keyword = new KeywordIndex();
   const catalog = new ChunkCatalog();
-  const embedder = new EmbedderClient(config.modelServerUrl, config.model, logger);
-  const searcher = new Searcher(store, keyword, catalog, state, embedder, config.hybrid, logger);
+  const searcher = new Searcher(
+    store,
+    keyword,
+    catalog,
+    state,
+    config.modelServerUrl,
+    config.hybrid,
+    logger,
+  );
+  const abort = new AbortController();
   let bus: Bus | undefined;
   let indexer: Indexer | undefined;
   const server = new RpcServer({
@@ -45,7 +55,7 @@ export async function create(
     routes: (router) =>
       router.service(RetrievalService, {
         search: (req, ctx) => search(searcher, req, ctx.signal),
-        checkChunks: (req) => checkChunks(catalog, state.activeVersion, req),
+        checkChunks: (req) => checkChunks(catalog, state.servedVersion(req.tenant), req),
         stats: (req) => stats(catalog, store, state, req),
       }),
   });
@@ -57,8 +67,24 @@ export async function create(
     },
     async start() {
       await state.open();
+      // The default index version is resolved once: a version the model-server loads later is
+      // served only when it is named (config or a tenant's override), never by drift. Keyword
+      // search must not wait for the model-server, so a slow answer is awaited in the background
+      // (dense search answers UNAVAILABLE and hybrid degrades to keyword until it comes).
+      const resolved = resolveEmbedder(config.modelServerUrl, config.embedder, logger, abort.signal)
+        .then((ref) => {
+          state.defaultVersion = formatEmbedderRef(ref);
+          logger.info({ servedByDefault: state.defaultVersion }, "default index version resolved");
+        })
+        .catch((err: unknown) => {
+          if (!abort.signal.aborted)
+            logger.error({ err }, "the default index version could not be resolved");
+        });
+      await Promise.race([resolved, delay(5000, undefined, { signal: abort.signal })]).catch(
+        () => {},
+      );
       await store.open();
-      await rebuild(store, state, keyword, catalog, logger);
+      await rebuild(store, keyword, catalog, logger);
       bus = await Bus.connect({
         url: config.natsUrl,
         auth: config.natsAuth,
@@ -71,12 +97,17 @@ export async function create(
       await indexer.start();
       await server.listen();
       logger.info(
-        { port: server.port, backend: config.qdrantUrl ? "qdrant" : "embedded" },
+        {
+          port: server.port,
+          backend: config.qdrantUrl ? "qdrant" : "embedded",
+          servedByDefault: state.defaultVersion,
+        },
         "retrieval listening",
       );
     },
     destroy() {
       destroyed ??= (async () => {
+        abort.abort();
         await server.close();
         await indexer?.stop();
         await bus?.close();
@@ -88,28 +119,29 @@ export async function create(
   };
 }
 
-/** Refills the keyword index and catalog from the persisted vectors of the active model version. */
+/** Refills the keyword index and catalog from the persisted vectors of every index version. */
 async function rebuild(
   store: VectorStore,
-  state: IndexState,
   keyword: KeywordIndex,
   catalog: ChunkCatalog,
   logger: Logger,
 ): Promise<void> {
-  const version = state.activeVersion;
-  if (!version) return;
   let n = 0;
   for (const tenant of await store.tenants()) {
-    for await (const { id, payload } of store.scan(tenant, version)) {
-      keyword.add(tenant, id, {
-        title: payload.title,
-        text: payload.text,
-        source: payload.source,
-        metadata: payload.metadata,
-      });
-      catalog.put(tenant, id, payload);
-      n++;
+    for (const version of (await indexVersions(store, tenant)).keys()) {
+      for await (const { id, payload } of store.scan(tenant, version)) {
+        // The same chunk in two index versions is one chunk for keyword search.
+        if (catalog.get(tenant, id)) continue;
+        keyword.add(tenant, id, {
+          title: payload.title,
+          text: payload.text,
+          source: payload.source,
+          metadata: payload.metadata,
+        });
+        catalog.put(tenant, id, payload);
+        n++;
+      }
     }
   }
-  logger.info({ chunks: n, modelVersion: version }, "keyword index rebuilt from the vector store");
+  logger.info({ chunks: n }, "keyword index rebuilt from the vector store");
 }

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { isValidToken } from "@tailor/bus";
+import { parseEmbedderRef } from "@tailor/clients";
 import {
   SearchHitSchema,
   SearchMode,
@@ -35,12 +36,18 @@ export async function search(
     checkText(`metadata[${JSON.stringify(key)}]`, value, FILTER_VALUE_RULE);
   });
   const mode = toMode(req.mode);
-  const { hits, denseDegraded, warnings } = await searcher.search(
+  if (req.modelVersion) {
+    const ref = parseEmbedderRef(req.modelVersion);
+    if (typeof ref === "string" || !ref.version)
+      throw invalidArgument("model_version", "must be an exact index version, name@version");
+  }
+  const { hits, denseDegraded, warnings, modelVersion } = await searcher.search(
     {
       tenant: req.tenant,
       query: req.query,
       k,
       mode,
+      modelVersion: req.modelVersion,
       filter:
         req.sources.length > 0 || Object.keys(req.metadata).length > 0
           ? {
@@ -52,7 +59,7 @@ export async function search(
     { signal },
   );
   return create(SearchResponseSchema, {
-    modelVersion: searcher.modelVersion,
+    modelVersion,
     denseDegraded,
     warnings,
     hits: hits.map((h) =>
@@ -65,7 +72,7 @@ export async function search(
         score: h.score,
         denseScore: h.denseScore,
         keywordScore: h.keywordScore,
-        modelVersion: h.payload.modelVersion,
+        modelVersion,
         metadata: h.payload.metadata,
         chunkIndex: h.payload.index,
       }),

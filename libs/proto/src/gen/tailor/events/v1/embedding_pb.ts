@@ -69,7 +69,9 @@ export const EmbeddedChunkSchema: GenMessage<EmbeddedChunk> = /*@__PURE__*/
   messageDesc(file_tailor_events_v1_embedding, 0);
 
 /**
- * Published on `embedding.<tenant>.ready`: vectors for a batch of chunks of one tenant.
+ * Published on `embedding.<tenant>.ready`: vectors for a batch of chunks of one tenant. Every
+ * vector of one event was made by exactly `model` at `model_version` (an event never mixes
+ * versions); retrieval indexes it only into the index version `model@model_version`.
  *
  * @generated from message tailor.events.v1.EmbeddingsReady
  */
@@ -80,11 +82,15 @@ export type EmbeddingsReady = Message<"tailor.events.v1.EmbeddingsReady"> & {
   tenant: string;
 
   /**
+   * Required: the embedder's name.
+   *
    * @generated from field: string model = 2;
    */
   model: string;
 
   /**
+   * Required: the exact version of `model` that made every vector of this event.
+   *
    * @generated from field: string model_version = 3;
    */
   modelVersion: string;

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/retrieval/v1/retrieval.proto.
  */
 export const file_tailor_retrieval_v1_retrieval: GenFile = /*@__PURE__*/
-  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSLuAQoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEitwIKCVNlYXJjaEhpdBIQCghjaHVua19pZBgBIAEoCRITCgtkb2N1bWVudF9pZBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDQoFdGl0bGUYBCABKAkSDAoEdGV4dBgFIAEoCRINCgVzY29yZRgGIAEoARITCgtkZW5zZV9zY29yZRgHIAEoARIVCg1rZXl3b3JkX3Njb3JlGAggASgBEhUKDW1vZGVsX3ZlcnNpb24YCSABKAkSPgoIbWV0YWRhdGEYCiADKAsyLC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2luZGV4GAsgASgNGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJ/Cg5TZWFyY2hSZXNwb25zZRIsCgRoaXRzGAEgAygLMh4udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hIaXQSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIWCg5kZW5zZV9kZWdyYWRlZBgDIAEoCBIQCgh3YXJuaW5ncxgEIAMoCSIeCgxTdGF0c1JlcXVlc3QSDgoGdGVuYW50GAEgASgJIloKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkiNwoSQ2hlY2tDaHVua3NSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIRCgljaHVua19pZHMYAiADKAkiRwoTQ2hlY2tDaHVua3NSZXNwb25zZRIZChFtaXNzaW5nX2NodW5rX2lkcxgBIAMoCRIVCg1tb2RlbF92ZXJzaW9uGAIgASgJKnEKClNlYXJjaE1vZGUSGwoXU0VBUkNIX01PREVfVU5TUEVDSUZJRUQQABIVChFTRUFSQ0hfTU9ERV9ERU5TRRABEhcKE1NFQVJDSF9NT0RFX0tFWVdPUkQQAhIWChJTRUFSQ0hfTU9ERV9IWUJSSUQQAzKXAgoQUmV0cmlldmFsU2VydmljZRJRCgZTZWFyY2gSIi50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QaIy50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlc3BvbnNlEk4KBVN0YXRzEiEudGFpbG9yLnJldHJpZXZhbC52MS5TdGF0c1JlcXVlc3QaIi50YWlsb3IucmV0cmlldmFsLnYxLlN0YXRzUmVzcG9uc2USYAoLQ2hlY2tDaHVua3MSJy50YWlsb3IucmV0cmlldmFsLnYxLkNoZWNrQ2h1bmtzUmVxdWVzdBooLnRhaWxvci5yZXRyaWV2YWwudjEuQ2hlY2tDaHVua3NSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSKFAgoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRIVCg1tb2RlbF92ZXJzaW9uGAcgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASK3AgoJU2VhcmNoSGl0EhAKCGNodW5rX2lkGAEgASgJEhMKC2RvY3VtZW50X2lkGAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgV0aXRsZRgEIAEoCRIMCgR0ZXh0GAUgASgJEg0KBXNjb3JlGAYgASgBEhMKC2RlbnNlX3Njb3JlGAcgASgBEhUKDWtleXdvcmRfc2NvcmUYCCABKAESFQoNbW9kZWxfdmVyc2lvbhgJIAEoCRI+CghtZXRhZGF0YRgKIAMoCzIsLnRhaWxvci5yZXRyaWV2YWwudjEuU2VhcmNoSGl0Lk1ldGFkYXRhRW50cnkSEwoLY2h1bmtfaW5kZXgYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIn8KDlNlYXJjaFJlc3BvbnNlEiwKBGhpdHMYASADKAsyHi50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdBIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhYKDmRlbnNlX2RlZ3JhZGVkGAMgASgIEhAKCHdhcm5pbmdzGAQgAygJIh4KDFN0YXRzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkilQEKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSOQoOaW5kZXhfdmVyc2lvbnMYBSADKAsyIS50YWlsb3IucmV0cmlldmFsLnYxLkluZGV4VmVyc2lvbiI2CgxJbmRleFZlcnNpb24SFQoNbW9kZWxfdmVyc2lvbhgBIAEoCRIPCgd2ZWN0b3JzGAIgASgEIjcKEkNoZWNrQ2h1bmtzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSEQoJY2h1bmtfaWRzGAIgAygJIkcKE0NoZWNrQ2h1bmtzUmVzcG9uc2USGQoRbWlzc2luZ19jaHVua19pZHMYASADKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCSpxCgpTZWFyY2hNb2RlEhsKF1NFQVJDSF9NT0RFX1VOU1BFQ0lGSUVEEAASFQoRU0VBUkNIX01PREVfREVOU0UQARIXChNTRUFSQ0hfTU9ERV9LRVlXT1JEEAISFgoSU0VBUkNIX01PREVfSFlCUklEEAMylwIKEFJldHJpZXZhbFNlcnZpY2USUQoGU2VhcmNoEiIudGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hSZXF1ZXN0GiMudGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hSZXNwb25zZRJOCgVTdGF0cxIhLnRhaWxvci5yZXRyaWV2YWwudjEuU3RhdHNSZXF1ZXN0GiIudGFpbG9yLnJldHJpZXZhbC52MS5TdGF0c1Jlc3BvbnNlEmAKC0NoZWNrQ2h1bmtzEicudGFpbG9yLnJldHJpZXZhbC52MS5DaGVja0NodW5rc1JlcXVlc3QaKC50YWlsb3IucmV0cmlldmFsLnYxLkNoZWNrQ2h1bmtzUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message tailor.retrieval.v1.SearchRequest
@@ -55,6 +55,15 @@ export type SearchRequest = Message<"tailor.retrieval.v1.SearchRequest"> & {
    * @generated from field: map<string, string> metadata = 6;
    */
   metadata: { [key: string]: string };
+
+  /**
+   * Optional: the exact index version (`name@version` of its embedder) to search; the query is
+   * embedded at that same version. Empty: the version the tenant is served at. A version the
+   * tenant has no index of is refused with FAILED_PRECONDITION.
+   *
+   * @generated from field: string model_version = 7;
+   */
+  modelVersion: string;
 };
 
 /**
@@ -115,6 +124,8 @@ export type SearchHit = Message<"tailor.retrieval.v1.SearchHit"> & {
   keywordScore: number;
 
   /**
+   * The index version (`name@version`) this answer was searched at; the same for every hit.
+   *
    * @generated from field: string model_version = 9;
    */
   modelVersion: string;
@@ -147,6 +158,9 @@ export type SearchResponse = Message<"tailor.retrieval.v1.SearchResponse"> & {
   hits: SearchHit[];
 
   /**
+   * The exact index version (`name@version` of its embedder) searched, at which the query was
+   * embedded; keyword search is version-free and names the version the tenant is served at.
+   *
    * @generated from field: string model_version = 2;
    */
   modelVersion: string;
@@ -206,14 +220,25 @@ export type StatsResponse = Message<"tailor.retrieval.v1.StatsResponse"> & {
   documents: bigint;
 
   /**
+   * Vectors in the index version the tenant is served at.
+   *
    * @generated from field: uint64 vectors = 3;
    */
   vectors: bigint;
 
   /**
+   * The index version (`name@version`) the tenant is served at.
+   *
    * @generated from field: string model_version = 4;
    */
   modelVersion: string;
+
+  /**
+   * Every index version the tenant has vectors in, side by side, by name.
+   *
+   * @generated from field: repeated tailor.retrieval.v1.IndexVersion index_versions = 5;
+   */
+  indexVersions: IndexVersion[];
 };
 
 /**
@@ -222,6 +247,30 @@ export type StatsResponse = Message<"tailor.retrieval.v1.StatsResponse"> & {
  */
 export const StatsResponseSchema: GenMessage<StatsResponse> = /*@__PURE__*/
   messageDesc(file_tailor_retrieval_v1_retrieval, 4);
+
+/**
+ * @generated from message tailor.retrieval.v1.IndexVersion
+ */
+export type IndexVersion = Message<"tailor.retrieval.v1.IndexVersion"> & {
+  /**
+   * `name@version` of the embedder that made its vectors.
+   *
+   * @generated from field: string model_version = 1;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: uint64 vectors = 2;
+   */
+  vectors: bigint;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.IndexVersion.
+ * Use `create(IndexVersionSchema)` to create a new message.
+ */
+export const IndexVersionSchema: GenMessage<IndexVersion> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 5);
 
 /**
  * @generated from message tailor.retrieval.v1.CheckChunksRequest
@@ -245,7 +294,7 @@ export type CheckChunksRequest = Message<"tailor.retrieval.v1.CheckChunksRequest
  * Use `create(CheckChunksRequestSchema)` to create a new message.
  */
 export const CheckChunksRequestSchema: GenMessage<CheckChunksRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_retrieval_v1_retrieval, 5);
+  messageDesc(file_tailor_retrieval_v1_retrieval, 6);
 
 /**
  * @generated from message tailor.retrieval.v1.CheckChunksResponse
@@ -259,7 +308,7 @@ export type CheckChunksResponse = Message<"tailor.retrieval.v1.CheckChunksRespon
   missingChunkIds: string[];
 
   /**
-   * The model version searches use now.
+   * The index version (`name@version`) the tenant's searches use now.
    *
    * @generated from field: string model_version = 2;
    */
@@ -271,7 +320,7 @@ export type CheckChunksResponse = Message<"tailor.retrieval.v1.CheckChunksRespon
  * Use `create(CheckChunksResponseSchema)` to create a new message.
  */
 export const CheckChunksResponseSchema: GenMessage<CheckChunksResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_retrieval_v1_retrieval, 6);
+  messageDesc(file_tailor_retrieval_v1_retrieval, 7);
 
 /**
  * @generated from enum tailor.retrieval.v1.SearchMode
