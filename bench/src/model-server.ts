@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Stack } from "@tailor/deploy-local";
+import { percentile } from "@tailor/eval";
 import { buildGloveModel } from "@tailor/models";
+import { mulberry32 } from "@tailor/models/random";
 import {
   MINILM_SHAPE,
   TINY_WORDS,
@@ -19,7 +21,6 @@ import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.j
 import { EncoderModel } from "../../services/model-server/src/runtime/encoder.js";
 import { syntheticSentences } from "./embedder-raw.js";
 import { GENERATION_BENCH_MODEL, main as generationBench } from "./generation.js";
-import { mulberry32, percentile } from "./lib/stats.js";
 
 /**
  * ModelService.Embed under load from many callers (one text per request, so only the server's

@@ -1,9 +1,8 @@
 import { publishDataEvent } from "@tailor/bus";
+import { binaryQrels, evaluate, pairedPermutationTest, type Run } from "@tailor/eval";
 import { SearchMode } from "@tailor/proto";
 import { startHarness, waitFor } from "@tailor/testing";
 import { loadCisi } from "./lib/cisi.js";
-import { pairedPermutationTest } from "./lib/stats.js";
-import { evaluate, type Run } from "./lib/trec-eval.js";
 
 /**
  * CISI through the real pipeline (NATS → ingestion → embedding → retrieval), then MAP, nDCG@10
@@ -39,6 +38,7 @@ export async function main(): Promise<void> {
     );
     emit("ingest_seconds", (Date.now() - t0) / 1000, "s");
     const judged = cisi.queries.filter((q) => cisi.qrels.has(q.id));
+    const qrels = binaryQrels(cisi.qrels);
     const perMode = new Map<string, Map<string, number>>();
     for (const [name, mode] of [
       ["keyword", SearchMode.KEYWORD],
@@ -57,11 +57,11 @@ export async function main(): Promise<void> {
         }
         run.set(q.id, docs);
       }
-      const all = evaluate(run, cisi.qrels);
+      const all = evaluate(run, qrels);
       emit(`${name}_map`, all.mean.map);
       emit(`${name}_ndcg_at_10`, all.mean.ndcg_cut_10);
       emit(`${name}_recall_at_100`, all.mean.recall_100);
-      const even = new Map([...cisi.qrels].filter(([qid]) => Number(qid) % 2 === 0));
+      const even = new Map([...qrels].filter(([qid]) => Number(qid) % 2 === 0));
       const test = evaluate(new Map([...run].filter(([qid]) => even.has(qid))), even);
       emit(`${name}_test_half_ndcg_at_10`, test.mean.ndcg_cut_10);
       emit(`${name}_test_half_map`, test.mean.map);

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { parseTopics } from "@tailor/eval";
 import { RetrievalService, type SearchHit, SearchMode, type SearchResponse } from "@tailor/proto";
 
 export type ModeName = "dense" | "keyword" | "hybrid";
@@ -63,15 +64,10 @@ export async function batchSearch(
     concurrency?: number;
   },
 ): Promise<{ topics: number; lines: number }> {
-  const topics = (await readFile(o.topics, "utf8"))
-    .split("\n")
-    .map((l, i) => ({ l, i }))
-    .filter(({ l }) => l.trim())
-    .map(({ l, i }) => {
-      const tab = l.indexOf("\t");
-      if (tab <= 0) throw new Error(`${o.topics}:${i + 1}: expected qid<TAB>query`);
-      return { qid: l.slice(0, tab).trim(), query: l.slice(tab + 1).trim() };
-    });
+  const topics = parseTopics(await readFile(o.topics, "utf8"), o.topics).map((t) => ({
+    qid: t.id,
+    query: t.text,
+  }));
   const out: string[][] = new Array(topics.length);
   let next = 0;
   const worker = async () => {

@@ -1,5 +1,6 @@
+import { mulberry32 } from "@tailor/models/random";
 import { describe, expect, it } from "vitest";
-import { median, mulberry32, pairedPermutationTest, percentile } from "./stats.js";
+import { median, pairedPermutationTest, percentile } from "./stats.js";
 
 describe("percentile and median", () => {
   it("interpolates linearly between closest ranks", () => {

@@ -6,10 +6,33 @@ export interface ScoredDoc {
 /** qid → retrieved docs (any order; evaluation re-sorts exactly as trec_eval does). */
 export type Run = Map<string, ScoredDoc[]>;
 
-/** qid → relevant doc ids (binary relevance). */
-export type Qrels = Map<string, Set<string>>;
+/**
+ * qid → (docid → grade), as in a TREC qrels file. Grades ≥ 1 are relevant for the binary
+ * measures (trec_eval's default relevance level); nDCG uses the grades as gains.
+ */
+export type Qrels = Map<string, Map<string, number>>;
 
-export const METRIC_NAMES = ["map", "ndcg_cut_10", "recall_100", "recip_rank", "P_10"] as const;
+/** Binary judgments (every listed doc has grade 1), e.g. from CISI.REL. */
+export function binaryQrels(sets: ReadonlyMap<string, ReadonlySet<string>>): Qrels {
+  const out: Qrels = new Map();
+  for (const [qid, docs] of sets) out.set(qid, new Map([...docs].map((d) => [d, 1])));
+  return out;
+}
+
+/**
+ * trec_eval measure names: `mrr_10` is `recip_rank` over the first 10 docs (trec_eval
+ * `-M 10 -m recip_rank`), `recip_rank` is uncut, `recall_K` is trec_eval's `recall.K`.
+ */
+export const METRIC_NAMES = [
+  "map",
+  "ndcg_cut_10",
+  "mrr_10",
+  "recip_rank",
+  "P_10",
+  "recall_10",
+  "recall_100",
+  "recall_1000",
+] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];
 
@@ -72,22 +95,34 @@ export function sortLikeTrecEval(
 }
 
 function emptyEval(numRel: number): QueryEval {
-  return {
-    map: 0,
-    ndcg_cut_10: 0,
-    recall_100: 0,
-    recip_rank: 0,
-    P_10: 0,
-    num_ret: 0,
-    num_rel: numRel,
-    num_rel_ret: 0,
-  };
+  const e = Object.fromEntries(METRIC_NAMES.map((m) => [m, 0])) as Metrics;
+  return { ...e, num_ret: 0, num_rel: numRel, num_rel_ret: 0 };
+}
+
+const RECALL_CUTS: readonly [MetricName, number][] = [
+  ["recall_10", 10],
+  ["recall_100", 100],
+  ["recall_1000", 1000],
+];
+
+function countRelevant(judged: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const g of judged.values()) if (g >= 1) n++;
+  return n;
+}
+
+// trec_eval's ideal vector: every judged doc with a positive grade, best first, cut at 10.
+function idealDcg10(judged: ReadonlyMap<string, number>): number {
+  const gains = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
+  let idcg = 0;
+  for (let i = 0; i < Math.min(10, gains.length); i++) idcg += gains[i]! / Math.log2(i + 2);
+  return idcg;
 }
 
 function evaluateQuery(
   qid: string,
   retrieved: readonly ScoredDoc[],
-  relevant: ReadonlySet<string>,
+  judged: ReadonlyMap<string, number>,
   maxDocs: number,
   precision: ScorePrecision,
 ): QueryEval {
@@ -99,7 +134,7 @@ function evaluateQuery(
     if (seen.has(d.docId)) throw new Error(`duplicate docid ${d.docId} for query ${qid}`);
     seen.add(d.docId);
   }
-  const numRel = relevant.size;
+  const numRel = countRelevant(judged);
   const result = emptyEval(numRel);
   result.num_ret = ranked.length;
 
@@ -107,46 +142,52 @@ function evaluateQuery(
   let apSum = 0;
   let dcg = 0;
   for (let i = 0; i < ranked.length; i++) {
-    if (!relevant.has(ranked[i]!.docId)) continue;
-    relSoFar++;
+    const grade = judged.get(ranked[i]!.docId) ?? 0;
     const rank = i + 1;
+    // Gains are the grades; non-positive grades add nothing (trec_eval's `gain > 0`).
+    if (rank <= 10 && grade > 0) dcg += grade / Math.log2(rank + 1);
+    if (grade < 1) continue;
+    relSoFar++;
     apSum += relSoFar / rank;
-    if (relSoFar === 1) result.recip_rank = 1 / rank;
-    if (rank <= 10) {
-      result.P_10 += 1;
-      dcg += 1 / Math.log2(rank + 1);
+    if (relSoFar === 1) {
+      result.recip_rank = 1 / rank;
+      if (rank <= 10) result.mrr_10 = 1 / rank;
     }
-    if (rank <= 100) result.recall_100 += 1;
+    if (rank <= 10) result.P_10 += 1;
+    for (const [m, cut] of RECALL_CUTS) if (rank <= cut) result[m] += 1;
   }
   result.num_rel_ret = relSoFar;
   // trec_eval divides P_10 by the cutoff even when fewer than 10 docs were retrieved.
   result.P_10 /= 10;
   if (numRel > 0) {
     result.map = apSum / numRel;
-    result.recall_100 /= numRel;
-    let idcg = 0;
-    for (let r = 1; r <= Math.min(10, numRel); r++) idcg += 1 / Math.log2(r + 1);
-    result.ndcg_cut_10 = dcg / idcg;
+    for (const [m] of RECALL_CUTS) result[m] /= numRel;
   } else {
-    result.recall_100 = 0;
+    for (const [m] of RECALL_CUTS) result[m] = 0;
   }
+  const idcg = idealDcg10(judged);
+  result.ndcg_cut_10 = idcg > 0 ? dcg / idcg : 0;
   return result;
 }
 
-/** TREC-style evaluation with trec_eval semantics (binary relevance, relevance level 1). */
-export function evaluate(run: Run, qrels: Qrels, opts: EvaluateOptions = {}): EvalResult {
+/** TREC-style evaluation with trec_eval semantics (relevance level 1; nDCG gains = grades). */
+export function evaluate(
+  run: Run,
+  qrels: ReadonlyMap<string, ReadonlyMap<string, number>>,
+  opts: EvaluateOptions = {},
+): EvalResult {
   const completeQueries = opts.completeQueries ?? true;
   const maxDocs = opts.maxDocsPerQuery ?? Number.POSITIVE_INFINITY;
   const precision = opts.scorePrecision ?? "float64";
   const perQuery = new Map<string, QueryEval>();
   // Queries in the run but not in qrels are ignored, as trec_eval does.
-  for (const [qid, relevant] of qrels) {
+  for (const [qid, judged] of qrels) {
     const retrieved = run.get(qid);
     if (retrieved === undefined) {
-      if (completeQueries) perQuery.set(qid, emptyEval(relevant.size));
+      if (completeQueries) perQuery.set(qid, emptyEval(countRelevant(judged)));
       continue;
     }
-    perQuery.set(qid, evaluateQuery(qid, retrieved, relevant, maxDocs, precision));
+    perQuery.set(qid, evaluateQuery(qid, retrieved, judged, maxDocs, precision));
   }
   const mean = Object.fromEntries(METRIC_NAMES.map((m) => [m, 0])) as Metrics;
   const n = perQuery.size;

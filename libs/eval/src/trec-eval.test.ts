@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  binaryQrels,
   evaluate,
   parseTrecRun,
   type Qrels,
@@ -22,11 +23,13 @@ const run: Run = new Map([
   ["q2", docs(["a", 9], ["x", 4])],
   ["q4", docs(["z", 1])],
 ]);
-const qrels: Qrels = new Map([
-  ["q1", new Set(["d1", "d3", "d6"])],
-  ["q2", new Set(["x"])],
-  ["q3", new Set(["y"])],
-]);
+const qrels: Qrels = binaryQrels(
+  new Map([
+    ["q1", new Set(["d1", "d3", "d6"])],
+    ["q2", new Set(["x"])],
+    ["q3", new Set(["y"])],
+  ]),
+);
 
 const q1 = {
   map: 5 / 9,
@@ -93,13 +96,15 @@ describe("evaluate", () => {
       score: 1000 - i,
     }));
     const rel = new Set(["d001", "d011", "d101", "missing"]);
-    const got = evaluate(new Map([["q", ranked]]), new Map([["q", rel]])).perQuery.get("q")!;
+    const got = evaluate(new Map([["q", ranked]]), binaryQrels(new Map([["q", rel]]))).perQuery.get(
+      "q",
+    )!;
     expect(got.P_10).toBeCloseTo(0.1, 12);
     expect(got.recall_100).toBeCloseTo(2 / 4, 12);
     expect(got.map).toBeCloseTo((1 + 2 / 11 + 3 / 101) / 4, 12);
     const idcg = 1 + 1 / Math.log2(3) + 1 / Math.log2(4) + 1 / Math.log2(5);
     expect(got.ndcg_cut_10).toBeCloseTo(1 / idcg, 12);
-    const capped = evaluate(new Map([["q", ranked]]), new Map([["q", rel]]), {
+    const capped = evaluate(new Map([["q", ranked]]), binaryQrels(new Map([["q", rel]])), {
       maxDocsPerQuery: 50,
     }).perQuery.get("q")!;
     expect(capped.num_ret).toBe(50);
@@ -109,15 +114,66 @@ describe("evaluate", () => {
   it("scores a perfect ranking as 1 everywhere", () => {
     const got = evaluate(
       new Map([["q", docs(["a", 3], ["b", 2])]]),
-      new Map([["q", new Set(["a", "b"])]]),
+      binaryQrels(new Map([["q", new Set(["a", "b"])]])),
     ).perQuery.get("q")!;
     expect(got).toMatchObject({ map: 1, ndcg_cut_10: 1, recall_100: 1, recip_rank: 1, P_10: 0.2 });
   });
 
   it("rejects duplicate docids within a query, like trec_eval", () => {
     expect(() =>
-      evaluate(new Map([["q", docs(["a", 1], ["a", 2])]]), new Map([["q", new Set(["a"])]])),
+      evaluate(
+        new Map([["q", docs(["a", 1], ["a", 2])]]),
+        binaryQrels(new Map([["q", new Set(["a"])]])),
+      ),
     ).toThrow(/duplicate/);
+  });
+});
+
+describe("graded judgments and cut measures", () => {
+  // Ranking g1 g2 g3 g4 (scores 4..1). Grades: g1 → 0, g2 → 2, g4 → 1, g5 → 3 (unretrieved),
+  // g6 → -1. Relevant (grade ≥ 1): g2, g4, g5, so num_rel = 3.
+  //   DCG@10  = 2/log2(3) + 1/log2(5) = 1.26186 + 0.43068 = 1.69254
+  //   IDCG@10 = 3/log2(2) + 2/log2(3) + 1/log2(4) = 3 + 1.26186 + 0.5 = 4.76186
+  //   nDCG@10 = 0.35544; AP = (1/2 + 2/4) / 3 = 1/3; RR = MRR@10 = 1/2; recall_10 = 2/3
+  const graded: Qrels = new Map([
+    [
+      "q",
+      new Map([
+        ["g1", 0],
+        ["g2", 2],
+        ["g4", 1],
+        ["g5", 3],
+        ["g6", -1],
+      ]),
+    ],
+  ]);
+  const ranking = new Map([["q", docs(["g1", 4], ["g2", 3], ["g3", 2], ["g4", 1])]]);
+
+  it("uses grades as gains for nDCG and grade ≥ 1 as relevant elsewhere", () => {
+    const got = evaluate(ranking, graded).perQuery.get("q")!;
+    expect(got.ndcg_cut_10.toFixed(4)).toBe("0.3554");
+    expect(got.map).toBeCloseTo(1 / 3, 12);
+    expect(got.recip_rank).toBe(0.5);
+    expect(got.mrr_10).toBe(0.5);
+    expect(got.recall_10).toBeCloseTo(2 / 3, 12);
+    expect(got).toMatchObject({ num_rel: 3, num_rel_ret: 2, num_ret: 4 });
+  });
+
+  it("cuts MRR at 10 and recall at 10, 100 and 1000", () => {
+    const ranked = Array.from({ length: 1200 }, (_, i) => ({ docId: `d${i + 1}`, score: -i }));
+    const judged = new Map(["d11", "d150", "d1100", "d9999"].map((d) => [d, 1]));
+    const got = evaluate(new Map([["q", ranked]]), new Map([["q", judged]])).perQuery.get("q")!;
+    expect(got.recip_rank).toBeCloseTo(1 / 11, 12);
+    expect(got.mrr_10).toBe(0);
+    expect(got.recall_10).toBe(0);
+    expect(got.recall_100).toBeCloseTo(1 / 4, 12);
+    expect(got.recall_1000).toBeCloseTo(2 / 4, 12);
+  });
+
+  it("scores a query whose judgments are all non-relevant as 0", () => {
+    const none = new Map([["q", new Map([["g1", 0]])]]);
+    const got = evaluate(ranking, none).perQuery.get("q")!;
+    expect(got).toMatchObject({ map: 0, ndcg_cut_10: 0, recall_100: 0, num_rel: 0 });
   });
 });
 
@@ -132,7 +188,7 @@ describe("tie-breaking", () => {
   it("changes metrics exactly as trec_eval would", () => {
     const tied = new Map([["q", docs(["a", 1], ["b", 1], ["c", 1])]]);
     const rr = (rel: string) =>
-      evaluate(tied, new Map([["q", new Set([rel])]])).perQuery.get("q")!.recip_rank;
+      evaluate(tied, binaryQrels(new Map([["q", new Set([rel])]]))).perQuery.get("q")!.recip_rank;
     expect(rr("c")).toBe(1);
     expect(rr("b")).toBe(1 / 2);
     expect(rr("a")).toBe(1 / 3);
@@ -171,8 +227,8 @@ describe("run files", () => {
     const scores = [0.1 + 0.2, 1e-9, -3.5, 123456.789012345];
     const original: Run = new Map([["q", scores.map((score, i) => ({ docId: `d${i}`, score }))]]);
     const back = parseTrecRun(writeTrecRun(original, "t"));
-    expect(evaluate(back, new Map([["q", new Set(["d1"])]]))).toEqual(
-      evaluate(original, new Map([["q", new Set(["d1"])]])),
+    expect(evaluate(back, binaryQrels(new Map([["q", new Set(["d1"])]])))).toEqual(
+      evaluate(original, binaryQrels(new Map([["q", new Set(["d1"])]]))),
     );
     expect(new Set(back.get("q")!.map((d) => d.score))).toEqual(new Set(scores));
   });
