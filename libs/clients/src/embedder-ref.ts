@@ -1,3 +1,4 @@
+import { z } from "@tailor/config";
 import type { Logger } from "@tailor/telemetry";
 import { EmbedderClient } from "./embedder-client.js";
 
@@ -46,3 +47,14 @@ export async function resolveEmbedder(
   const r = await probe.embed(["version probe"], { signal });
   return { model: r.model, version: r.version };
 }
+
+/** A config variable holding "", `name` or `name@version`; a malformed value fails at start naming it. */
+export const embedderRefSetting = z
+  .string()
+  .default("")
+  .transform((s, ctx) => {
+    const r = parseEmbedderRef(s);
+    if (typeof r !== "string") return r;
+    ctx.addIssue({ code: "custom", message: r });
+    return z.NEVER;
+  });

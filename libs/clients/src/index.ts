@@ -1,6 +1,7 @@
 export { EmbedderClient, type EmbedResult } from "./embedder-client.js";
 export {
   type EmbedderRef,
+  embedderRefSetting,
   formatEmbedderRef,
   parseEmbedderRef,
   resolveEmbedder,

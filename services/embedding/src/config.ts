@@ -1,12 +1,5 @@
-import { type EmbedderRef, parseEmbedderRef } from "@tailor/clients";
-import {
-  defaultPorts,
-  env,
-  parseEnv,
-  parseSharedConfig,
-  type SharedConfig,
-  z,
-} from "@tailor/config";
+import { type EmbedderRef, embedderRefSetting } from "@tailor/clients";
+import { defaultPorts, env, parseEnv, parseSharedConfig, type SharedConfig } from "@tailor/config";
 
 export interface EmbeddingConfig extends SharedConfig {
   port: number;
@@ -20,22 +13,12 @@ export interface EmbeddingConfig extends SharedConfig {
   maxDeliver: number;
 }
 
-const embedderRef = z
-  .string()
-  .default("")
-  .transform((s, ctx) => {
-    const r = parseEmbedderRef(s);
-    if (typeof r !== "string") return r;
-    ctx.addIssue({ code: "custom", message: r });
-    return z.NEVER;
-  });
-
 export function parseEmbeddingConfig(e: NodeJS.ProcessEnv): EmbeddingConfig {
   const v = parseEnv(
     {
       TAILOR_EMBEDDING_PORT: env.port(defaultPorts.embedding),
       TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${defaultPorts.modelServer}`),
-      TAILOR_EMBEDDING_MODEL: embedderRef,
+      TAILOR_EMBEDDING_MODEL: embedderRefSetting,
       TAILOR_EMBEDDING_BATCH_MESSAGES: env.int(64, 1, 1024),
       TAILOR_EMBEDDING_BATCH_WAIT_MS: env.int(25, 0, 10_000),
       TAILOR_EMBEDDING_BATCH_TEXTS: env.int(256, 1, 4096),

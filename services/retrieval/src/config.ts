@@ -1,4 +1,4 @@
-import { type EmbedderRef, parseEmbedderRef } from "@tailor/clients";
+import { type EmbedderRef, embedderRefSetting } from "@tailor/clients";
 import {
   defaultPorts,
   env,
@@ -37,24 +37,14 @@ export interface HybridConfig {
   rm3: boolean;
 }
 
-const embedderRef = z
-  .string()
-  .default("")
-  .transform((s, ctx) => {
-    const r = parseEmbedderRef(s);
-    if (typeof r !== "string") return r;
-    ctx.addIssue({ code: "custom", message: r });
-    return z.NEVER;
-  });
-
 export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
   const shared = parseSharedConfig(e, "TAILOR_RETRIEVAL");
   const v = parseEnv(
     {
       TAILOR_RETRIEVAL_PORT: env.port(defaultPorts.retrieval),
       TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${defaultPorts.modelServer}`),
-      TAILOR_EMBEDDING_MODEL: embedderRef,
-      TAILOR_RETRIEVAL_EMBEDDER: embedderRef,
+      TAILOR_EMBEDDING_MODEL: embedderRefSetting,
+      TAILOR_RETRIEVAL_EMBEDDER: embedderRefSetting,
       TAILOR_QDRANT_URL: env.optionalUrl(),
       TAILOR_QDRANT_API_KEY: z.string().optional(),
       TAILOR_RETRIEVAL_INDEX_DIR: z.string().optional(),
