@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { percentile } from "@tailor/eval";
+import { KeywordIndex } from "@tailor/keyword";
 import { mulberry32 } from "@tailor/models/random";
 import { type ChunkPayload, EmbeddedVectorStore } from "../../libs/vector/src/index.js";
-import { KeywordIndex } from "../../services/retrieval/src/keyword/index.js";
 import { rpcSearchBench } from "./search-rpc.js";
 
 /** Sizes of one benchmark run; the defaults are the published configuration. */

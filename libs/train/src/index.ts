@@ -26,6 +26,21 @@ export {
   type TrainingPair,
 } from "./pair-stream.js";
 export {
+  checkRetrievalParams,
+  DEFAULT_RETRIEVAL_GRID,
+  DEFAULT_RETRIEVAL_PARAMS,
+  evaluateRetrievalParams,
+  type KeywordCorpus,
+  type RetrievalParamName,
+  type RetrievalParams,
+  type RetrievalParamsStep,
+  type RetrievalParamsStopReason,
+  type RetrievalParamsTuning,
+  type RetrievalParamsTuningOptions,
+  retrievalParamsRun,
+  tuneRetrievalParams,
+} from "./retrieval-params.js";
+export {
   AdapterTrainer,
   type AdapterTrainerState,
   type AdapterTrainingConfig,

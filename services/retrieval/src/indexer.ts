@@ -10,13 +10,13 @@ import {
   type Subjects,
 } from "@tailor/bus";
 import { formatEmbedderRef, parseEmbedderRef } from "@tailor/clients";
+import type { KeywordIndex } from "@tailor/keyword";
 import type { EmbeddingsReady } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
 import type { VectorRecord, VectorStore } from "@tailor/vector";
 import type { ChunkCatalog } from "./catalog.js";
 import type { RetrievalConfig } from "./config.js";
 import type { IndexState } from "./index-state.js";
-import type { KeywordIndex } from "./keyword/index.js";
 
 /**
  * Consumes `embedding.>` into the vector store, the keyword index and the catalog. A batch is

@@ -1,11 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EmbedderClient, parseEmbedderRef } from "@tailor/clients";
+import type { KeywordIndex } from "@tailor/keyword";
 import type { Logger } from "@tailor/telemetry";
 import type { ChunkPayload, VectorFilter, VectorStore } from "@tailor/vector";
 import type { ChunkCatalog } from "./catalog.js";
 import type { HybridConfig } from "./config.js";
 import type { IndexState } from "./index-state.js";
-import type { KeywordIndex } from "./keyword/index.js";
 
 export type Mode = "dense" | "keyword" | "hybrid";
 

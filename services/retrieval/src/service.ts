@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { Bus } from "@tailor/bus";
 import { formatEmbedderRef, resolveEmbedder } from "@tailor/clients";
+import { KeywordIndex } from "@tailor/keyword";
 import { RetrievalService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
@@ -10,7 +11,6 @@ import type { RetrievalConfig } from "./config.js";
 import { IndexState } from "./index-state.js";
 import { indexVersions } from "./index-versions.js";
 import { Indexer } from "./indexer.js";
-import { KeywordIndex } from "./keyword/index.js";
 import { checkChunks } from "./rpc/check-chunks.js";
 import { search } from "./rpc/search.js";
 import { stats } from "./rpc/stats.js";

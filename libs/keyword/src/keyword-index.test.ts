@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeywordIndex } from "./keyword-index.js";
+import { DEFAULT_BM25, DEFAULT_RM3, KeywordIndex } from "./keyword-index.js";
 
 const doc = (text: string, source = "wiki", metadata: Record<string, string> = {}) => ({
   title: "",
@@ -121,6 +121,27 @@ describe("KeywordIndex BM25", () => {
     expect(after).toEqual(["short", "long"]);
     expect(index.search("u", "cat", 2)).toEqual([]);
   });
+
+  it("takes k1/b per call without changing the tenant's parameters", () => {
+    const index = new KeywordIndex();
+    index.add("t", "short", doc("cat"));
+    index.add("t", "long", doc("cat cat dog dog bird bird fish fish"));
+    expect(index.search("t", "cat", 2, undefined, { b: 1 }).map((h) => h.id)).toEqual([
+      "short",
+      "long",
+    ]);
+    // The override was for that call only.
+    expect(index.search("t", "cat", 2).map((h) => h.id)).toEqual(["long", "short"]);
+    // A per-call value wins over the tenant's, and the rest falls back to it.
+    index.setParams("t", { b: 1 });
+    const k1Only = index.search("t", "cat", 2, undefined, { k1: 1.2 });
+    const explicit = index.search("t", "cat", 2, undefined, { k1: 1.2, b: 1 });
+    expect(k1Only).toEqual(explicit);
+    expect(index.search("t", "cat", 2, undefined, { b: 0 }).map((h) => h.id)).toEqual([
+      "long",
+      "short",
+    ]);
+  });
 });
 
 describe("KeywordIndex RM3", () => {
@@ -149,5 +170,24 @@ describe("KeywordIndex RM3", () => {
     const plain = index.search("t", "alpha", 5).map((h) => h.id);
     const rm3 = index.searchRm3("t", "alpha", 5, { originalWeight: 1 }).map((h) => h.id);
     expect(rm3).toEqual(plain);
+  });
+
+  it("takes BM25 and feedback parameters per call; left out, the defaults", () => {
+    const index = new KeywordIndex();
+    index.add("t", "q1", doc("jaguar speed cat predator"));
+    index.add("t", "q2", doc("jaguar cat jungle predator"));
+    index.add("t", "rel", doc("big cat predator hunting in the jungle"));
+    for (let i = 0; i < 30; i++) index.add("t", `f${i}`, doc(`unrelated filler text number ${i}`));
+    const defaults = index.searchRm3("t", "jaguar", 10);
+    expect(defaults.length).toBeGreaterThan(0);
+    expect(index.searchRm3("t", "jaguar", 10, { ...DEFAULT_RM3, bm25: DEFAULT_BM25 })).toEqual(
+      defaults,
+    );
+    const tuned = index.searchRm3("t", "jaguar", 10, { bm25: { k1: 2, b: 1 }, fbDocs: 1 });
+    expect(tuned.map((h) => h.score)).not.toEqual(defaults.map((h) => h.score));
+    // The per-call BM25 parameters reach both the feedback and the final search.
+    expect(
+      index.searchRm3("t", "jaguar", 10, { bm25: { k1: 2, b: 1 }, originalWeight: 1 }),
+    ).toEqual(index.search("t", "jaguar", 10, undefined, { k1: 2, b: 1 }));
   });
 });

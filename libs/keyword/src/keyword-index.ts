@@ -7,17 +7,27 @@ import {
   TenantIndex,
 } from "./tenant-index.js";
 
-/** RM3 pseudo-relevance feedback settings (Anserini's defaults). */
+/** RM3 pseudo-relevance feedback settings for one search; left out: `DEFAULT_RM3`. */
 export interface Rm3Options {
   fbDocs?: number;
   fbTerms?: number;
   originalWeight?: number;
   /** Feedback terms in more than this share of documents are skipped, as in Anserini. */
   maxDocFrequencyRatio?: number;
+  /** BM25 k1/b for this search only; left out: the tenant's (or the index's) parameters. */
+  bm25?: Partial<Bm25Params>;
 }
 
 /** Default BM25 parameters for every tenant. */
-export const DEFAULT_BM25: Bm25Params = { k1: 0.9, b: 0.4 };
+export const DEFAULT_BM25: Readonly<Bm25Params> = Object.freeze({ k1: 0.9, b: 0.4 });
+
+/** RM3 defaults (Anserini's). */
+export const DEFAULT_RM3: Readonly<Required<Omit<Rm3Options, "bm25">>> = Object.freeze({
+  fbDocs: 10,
+  fbTerms: 10,
+  originalWeight: 0.5,
+  maxDocFrequencyRatio: 0.1,
+});
 
 /** Anserini only feeds back plain ASCII alphanumeric terms of 2..20 characters. */
 const FEEDBACK_TERM = /^[a-z0-9]{2,20}$/;
@@ -27,7 +37,7 @@ export class KeywordIndex {
   private readonly tenants = new Map<string, TenantIndex>();
   private readonly params = new Map<string, Bm25Params>();
 
-  constructor(private readonly defaults: Bm25Params = DEFAULT_BM25) {}
+  constructor(private readonly defaults: Readonly<Bm25Params> = DEFAULT_BM25) {}
 
   /** Overrides k1/b for one tenant. */
   setParams(tenant: string, params: Partial<Bm25Params>): void {
@@ -67,10 +77,17 @@ export class KeywordIndex {
     return this.tenants.get(tenant)?.averageLength ?? 0;
   }
 
-  search(tenant: string, query: string, k: number, filter?: KeywordFilter): KeywordHit[] {
+  /** BM25 search; `bm25` overrides k1/b for this call only. */
+  search(
+    tenant: string,
+    query: string,
+    k: number,
+    filter?: KeywordFilter,
+    bm25?: Partial<Bm25Params>,
+  ): KeywordHit[] {
     const t = this.tenants.get(tenant);
     if (!t) return [];
-    return t.search(t.queryTerms(query), k, this.paramsFor(tenant), filter);
+    return t.search(t.queryTerms(query), k, this.paramsFor(tenant, bm25), filter);
   }
 
   /**
@@ -88,8 +105,13 @@ export class KeywordIndex {
   ): KeywordHit[] {
     const t = this.tenants.get(tenant);
     if (!t) return [];
-    const { fbDocs = 10, fbTerms = 10, originalWeight = 0.5, maxDocFrequencyRatio = 0.1 } = options;
-    const params = this.paramsFor(tenant);
+    const {
+      fbDocs = DEFAULT_RM3.fbDocs,
+      fbTerms = DEFAULT_RM3.fbTerms,
+      originalWeight = DEFAULT_RM3.originalWeight,
+      maxDocFrequencyRatio = DEFAULT_RM3.maxDocFrequencyRatio,
+    } = options;
+    const params = this.paramsFor(tenant, options.bm25);
     const original = t.queryTerms(query);
     const feedback = t.search(original, fbDocs, params, filter);
     if (feedback.length === 0) return [];
@@ -125,8 +147,10 @@ export class KeywordIndex {
     return t.search(expanded, k, params, filter);
   }
 
-  private paramsFor(tenant: string): Bm25Params {
-    return this.params.get(tenant) ?? this.defaults;
+  private paramsFor(tenant: string, override?: Partial<Bm25Params>): Bm25Params {
+    const base = this.params.get(tenant) ?? this.defaults;
+    if (override === undefined) return base;
+    return { k1: override.k1 ?? base.k1, b: override.b ?? base.b };
   }
 }
 
