@@ -5,11 +5,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Events, publishDataEvent } from "@tailor/bus";
 import { SERVICES } from "@tailor/deploy-local";
 import { SearchMode } from "@tailor/proto";
-import { grpcUpload } from "@tailor/service/testing";
+import { curlHealthCheck, grpcUpload } from "@tailor/service/testing";
 import { type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 /** Marked PII: none of it may ever reach a log line. */
 const SSN = "078-05-1120";
@@ -198,19 +198,7 @@ describe("logs and RPC edges (real NATS, PostgreSQL, services)", () => {
 
   it("answers plain HTTP/1.1 (curl without --http2-prior-knowledge) on every port", async () => {
     for (const s of SERVICES) {
-      const { stdout } = await run("curl", [
-        "-sS",
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "--data",
-        "{}",
-        "-w",
-        "\\n%{http_version}",
-        `${h.stack.url(s)}/grpc.health.v1.Health/Check`,
-      ]);
-      expect(stdout.trim().split("\n"), s).toEqual(['{"status":"SERVING"}', "1.1"]);
+      expect(await curlHealthCheck(h.stack.url(s)), s).toEqual(['{"status":"SERVING"}', "1.1"]);
     }
     const stats = await postJson(STATS, '{"tenant":"pii"}');
     expect(((await stats.json()) as { documents: string }).documents).toBe("2");

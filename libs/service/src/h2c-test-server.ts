@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 
@@ -64,4 +66,24 @@ export function grpcUpload(base: string, path: string, size: number) {
       }
     })();
   });
+}
+
+/**
+ * Calls grpc.health.v1.Health/Check with curl as a plain HTTP/1.1 client would (no
+ * --http2-prior-knowledge); returns the body's lines and the HTTP version curl used.
+ */
+export async function curlHealthCheck(baseUrl: string): Promise<string[]> {
+  const { stdout } = await promisify(execFile)("curl", [
+    "-sS",
+    "-X",
+    "POST",
+    "-H",
+    "content-type: application/json",
+    "--data",
+    "{}",
+    "-w",
+    "\\n%{http_version}",
+    `${baseUrl}/grpc.health.v1.Health/Check`,
+  ]);
+  return stdout.trim().split("\n");
 }

@@ -18,10 +18,10 @@ import {
 import { createLogger } from "@tailor/telemetry";
 import { afterEach, describe, expect, it } from "vitest";
 import { FieldError } from "./fields.js";
-import { grpcUpload } from "./h2c-test-server.js";
+import { curlHealthCheck, grpcUpload } from "./h2c-test-server.js";
 import { RpcServer } from "./server.js";
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const SEARCH = "/tailor.retrieval.v1.RetrievalService/Search";
 
 let server: RpcServer | undefined;
@@ -111,19 +111,7 @@ function badUtf8Search(): Uint8Array {
 describe("RpcServer: HTTP/1.1 and HTTP/2 on one port", () => {
   it("answers curl's plain HTTP/1.1 with Connect JSON", async () => {
     const base = await start();
-    const { stdout } = await run("curl", [
-      "-sS",
-      "-X",
-      "POST",
-      "-H",
-      "content-type: application/json",
-      "--data",
-      "{}",
-      "-w",
-      "\\n%{http_version}",
-      `${base}/grpc.health.v1.Health/Check`,
-    ]);
-    expect(stdout.trim().split("\n")).toEqual(['{"status":"SERVING"}', "1.1"]);
+    expect(await curlHealthCheck(base)).toEqual(['{"status":"SERVING"}', "1.1"]);
   });
 
   it("serves Connect (JSON and binary) and gRPC-Web over HTTP/1.1, and gRPC and Connect over h2c", async () => {
