@@ -128,14 +128,20 @@ export async function waitSearchable(
   bus: Bus,
   retrieval: Client<typeof RetrievalService>,
   count: number,
-  timeoutMs = 120_000,
+  o: { timeoutMs?: number; retrievalIndexDir?: string } = {},
 ): Promise<{ documents: number; chunks: number; modelVersion: string; ms: number }> {
+  const timeoutMs = o.timeoutMs ?? 120_000;
   const t0 = Date.now();
+  // Retrieval keeps one durable consumer per index: other checkouts' abandoned ones on the same
+  // NATS hold a backlog that is not ours, so watch only this stack's when its index is known.
+  const retrievalDurable = o.retrievalIndexDir
+    ? await retrievalConsumer(o.retrievalIndexDir)
+    : "retrieval";
   const quiet = async () => {
     for (const [stream, durable] of [
       ["DATA", "ingestion"],
       ["CHUNK", "embedding"],
-      ["EMBEDDING", "retrieval"],
+      ["EMBEDDING", retrievalDurable],
     ] as const) {
       const backlog = await consumerBacklog(bus, stream, durable).catch(() => undefined);
       if (!backlog || backlog.consumers === 0 || backlog.messages > 0) return false;
@@ -159,6 +165,13 @@ export async function waitSearchable(
       );
     await new Promise((res) => setTimeout(res, 250));
   }
+}
+
+/** The durable consumer of the retrieval index in `indexDir` (named by the id in its state.json). */
+async function retrievalConsumer(indexDir: string): Promise<string> {
+  const state = await readFile(join(indexDir, "state.json"), "utf8").catch(() => "");
+  const id = state ? (JSON.parse(state) as { indexId?: string }).indexId : undefined;
+  return id ? `retrieval-${id}` : "retrieval";
 }
 
 /** Asks every demo question (hybrid search, top k). */

@@ -94,7 +94,10 @@ async function main(keepRunning: boolean): Promise<void> {
       "demo",
       `published ${r.published} data events (${r.duplicates} already seen by the broker, ${r.deleted} stale documents deleted)`,
     );
-    const s = await waitSearchable(bus, retrieval, docs.length);
+    const s = await waitSearchable(bus, retrieval, docs.length, {
+      retrievalIndexDir:
+        process.env["TAILOR_RETRIEVAL_INDEX_DIR"] || resolve(c.stackDataDir, "retrieval"),
+    });
     say(
       "demo",
       `searchable: ${s.documents} documents, ${s.chunks} chunks, model ${s.modelVersion} (${s.ms} ms after publishing)`,
