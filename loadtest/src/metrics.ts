@@ -1,4 +1,4 @@
-import { percentile } from "@tailor/bench/stats";
+import { percentile } from "@tailor/eval";
 import { mulberry32 } from "./corpus.js";
 
 /** One figure in the project's bench format. */

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, type ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { publishDataEvent } from "@tailor/bus";
 import {
@@ -15,6 +15,7 @@ import {
   hostileCall,
   hostileEvent,
   markText,
+  rpcError,
   startHarness,
   toWire,
   type Verdict,
@@ -124,12 +125,9 @@ describe("fuzz end to end: hostile events on the bus and over RPC (real NATS, Po
         ...d,
         text: markText(d.text, d.contentType, markers[k]!),
       }));
-      const error = await rpc
-        .ingestDocuments({ tenant: call.tenant ?? TENANT, source, documents })
-        .then(
-          () => undefined,
-          (e: unknown) => ConnectError.from(e),
-        );
+      const error = await rpcError(
+        rpc.ingestDocuments({ tenant: call.tenant ?? TENANT, source, documents }),
+      );
       called.push({ call, source, markers, error });
     }
     expect(published.filter((p) => expectedGood(p.ev)).length).toBeGreaterThan(20);

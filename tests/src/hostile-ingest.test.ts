@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Events, publishDataEvent } from "@tailor/bus";
 import {
@@ -9,7 +9,7 @@ import {
   IngestionService,
   SearchMode,
 } from "@tailor/proto";
-import { type Harness, startHarness, waitFor } from "@tailor/testing";
+import { type Harness, rpcError, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -59,10 +59,7 @@ describe("hostile ingestion: bad documents fail alone, with the field named (rea
     return (await client.check({ service: "" })).status;
   };
   const expectCode = async (p: Promise<unknown>, code: Code, message: string | RegExp) => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => ConnectError.from(e),
-    );
+    const err = await rpcError(p);
     expect(err?.code).toBe(code);
     if (typeof message === "string") expect(err?.rawMessage).toContain(message);
     else expect(err?.rawMessage).toMatch(message);

@@ -1,11 +1,11 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { publishDataEvent } from "@tailor/bus";
 import { batchSearch, ingest } from "@tailor/cli";
 import { SearchMode } from "@tailor/proto";
-import { type Harness, startHarness, testNatsUrl, waitFor } from "@tailor/testing";
+import { type Harness, rpcError, startHarness, testNatsUrl, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** A made-up word per document, so a keyword search can find exactly that document. */
@@ -219,10 +219,7 @@ describe("data path: published events become searchable (real NATS, PostgreSQL, 
 
   it("RPC bad input gets INVALID_ARGUMENT naming the field; an unknown document gets NOT_FOUND", async () => {
     const expectCode = async (p: Promise<unknown>, code: Code, field: string) => {
-      const err = await p.then(
-        () => undefined,
-        (e: unknown) => ConnectError.from(e),
-      );
+      const err = await rpcError(p);
       expect(err?.code).toBe(code);
       expect(err?.rawMessage).toContain(field);
     };

@@ -1,8 +1,15 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { type DescMessage, type Message, ScalarType } from "@bufbuild/protobuf";
+import {
+  type DescMessage,
+  fromBinary,
+  type Message,
+  type MessageShape,
+  ScalarType,
+} from "@bufbuild/protobuf";
 import { isReflectMessage, type ReflectMessage, reflect } from "@bufbuild/protobuf/reflect";
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { FieldError } from "./fields.js";
 
 /**
  * Invalid UTF-8 in a request is refused with INVALID_ARGUMENT naming the field, never stored as
@@ -87,6 +94,26 @@ export function utf8GuardInterceptor(): Interceptor {
     }
     return next(req);
   };
+}
+
+/**
+ * Decodes binary protobuf from outside a request (a bus event, a file). A string that is not
+ * UTF-8 is a FieldError naming its field the same way the RPC path does (`text`,
+ * `metadata["k"]`, `text_ref.bucket`); any other malformation throws as `fromBinary` does.
+ */
+export function fromBinaryUtf8<D extends DescMessage>(
+  schema: D,
+  bytes: Uint8Array,
+): MessageShape<D> {
+  installUtf8Guard();
+  const state: RequestState = { bad: [], open: true };
+  const message = requests.run(state, () => fromBinary(schema, bytes));
+  state.open = false;
+  if (state.bad.length > 0) {
+    const field = findString(schema, message, new Set(state.bad)) ?? "a string field";
+    throw new FieldError(field, "is not valid UTF-8");
+  }
+  return message;
 }
 
 /** Path (as the client names it, e.g. `documents[2].metadata["k"]`) of the first string in `wanted`. */

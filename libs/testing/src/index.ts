@@ -3,4 +3,5 @@ export * from "./hostile.js";
 export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
 export { freePort } from "./ports.js";
 export { createTestDatabase, type TestDatabase, testDatabaseAdminUrl } from "./postgres.js";
+export { rpcError } from "./rpc.js";
 export { waitFor } from "./wait.js";

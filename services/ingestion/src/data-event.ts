@@ -1,4 +1,3 @@
-import { fromBinary } from "@bufbuild/protobuf";
 import {
   type ClaimStore,
   isValidToken,
@@ -9,8 +8,7 @@ import {
 } from "@tailor/bus";
 import { z } from "@tailor/config";
 import { type DataEvent, DataEventSchema, type ObjectRef } from "@tailor/proto";
-import { isFieldError } from "@tailor/service";
-import { invalidUtf8Field } from "./data-event-utf8.js";
+import { fromBinaryUtf8, isFieldError } from "@tailor/service";
 import { checkDocument, checkId, type DocumentLimits } from "./document-rules.js";
 import type { DocumentInputData } from "./document-store.js";
 
@@ -101,12 +99,11 @@ export async function decodeDataEvent(
   ) {
     let ev: DataEvent;
     try {
-      ev = fromBinary(DataEventSchema, msg.data);
+      ev = fromBinaryUtf8(DataEventSchema, msg.data);
     } catch (err) {
-      const field = invalidUtf8Field(msg.data);
       throw new PoisonMessageError(
-        field
-          ? `invalid data event: ${field}: is not valid UTF-8`
+        isFieldError(err)
+          ? `invalid data event: ${err.message}`
           : `not a valid tailor.events.v1.DataEvent: ${(err as Error).message}`,
       );
     }
