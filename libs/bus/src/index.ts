@@ -42,6 +42,7 @@ export {
   InvalidBusPrefixError,
   InvalidTokenError,
   isValidToken,
+  STREAM_KEYS,
   type StreamKey,
   type SubjectRoot,
   Subjects,

@@ -3,7 +3,7 @@ import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { testNatsUrl, uniquePrefix, withTestBusPrefix } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureStreams, StreamConflictError, streamConfigs } from "./streams.js";
-import { Subjects } from "./subjects.js";
+import { STREAM_KEYS, Subjects } from "./subjects.js";
 
 describe("ensureStreams (real nats-server)", () => {
   const base = uniquePrefix("streams");
@@ -44,7 +44,7 @@ describe("ensureStreams (real nats-server)", () => {
       (c) => c.name,
     );
     const before = await Promise.all(names.map(async (n) => (await jsm.streams.info(n)).created));
-    expect(before).toHaveLength(4);
+    expect(before).toHaveLength(STREAM_KEYS.length);
 
     await ensureStreams(jsm, s, { replicas: 1, duplicateWindowMs: 60_000 });
     await ensureStreams(jsm, s, { replicas: 1, duplicateWindowMs: 30_000 });

@@ -6,7 +6,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import type { StreamKey, Subjects } from "./subjects.js";
+import { STREAM_KEYS, type StreamKey, type Subjects } from "./subjects.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -48,6 +48,34 @@ export function streamConfigs(
     },
     EMBEDDING: { ...base, name: s.stream("EMBEDDING"), subjects: [s.all("embedding")], max_age: 0 },
     DLQ: { ...base, name: s.stream("DLQ"), subjects: [s.all("dlq")], max_age: nanos(30 * DAY_MS) },
+    // Registry news: retrieval and the gateway rebuild their alias view from the registry on
+    // start, so a month of history is for audit, not for replay.
+    MODEL: {
+      ...base,
+      name: s.stream("MODEL"),
+      subjects: [s.all("model")],
+      max_age: nanos(30 * DAY_MS),
+    },
+    TRAINING: {
+      ...base,
+      name: s.stream("TRAINING"),
+      subjects: [s.all("training")],
+      max_age: nanos(30 * DAY_MS),
+    },
+    EVAL: {
+      ...base,
+      name: s.stream("EVAL"),
+      subjects: [s.all("eval")],
+      max_age: nanos(30 * DAY_MS),
+    },
+    // Feedback is training data: kept until an operator says otherwise.
+    FEEDBACK: { ...base, name: s.stream("FEEDBACK"), subjects: [s.all("feedback")], max_age: 0 },
+    LORA: {
+      ...base,
+      name: s.stream("LORA"),
+      subjects: [s.all("lora")],
+      max_age: nanos(30 * DAY_MS),
+    },
   };
 }
 
@@ -134,7 +162,7 @@ function sameSet(a: string[], b: string[]): boolean {
 
 /** Deletes the streams of a prefix (test clean-up). */
 export async function deleteStreams(jsm: JetStreamManager, s: Subjects): Promise<void> {
-  for (const key of ["DATA", "CHUNK", "EMBEDDING", "DLQ"] as const) {
+  for (const key of STREAM_KEYS) {
     try {
       await jsm.streams.delete(s.stream(key));
     } catch (err) {

@@ -3,9 +3,15 @@ import { uniquePrefix } from "@tailor/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isPoisonMessageError } from "./errors.js";
-import { busPrefixProblem, InvalidBusPrefixError, type StreamKey, Subjects } from "./subjects.js";
+import {
+  busPrefixProblem,
+  InvalidBusPrefixError,
+  STREAM_KEYS,
+  type StreamKey,
+  Subjects,
+} from "./subjects.js";
 
-const KEYS: StreamKey[] = ["DATA", "CHUNK", "EMBEDDING", "DLQ"];
+const KEYS: readonly StreamKey[] = STREAM_KEYS;
 
 describe("bus prefixes", () => {
   it("refuses the prefixes that used to share stream PFX_Y_DATA, naming TAILOR_BUS_PREFIX", () => {

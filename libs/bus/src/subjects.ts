@@ -12,7 +12,19 @@ export const BUS_PREFIX_MAX = 32;
  * subjects `data.data.>` inside an unprefixed deployment's `data.>`; `obj`/`kv` give stream
  * names of the form JetStream uses for object stores and key-value buckets.
  */
-const RESERVED_PREFIXES = new Set(["data", "chunk", "embedding", "dlq", "obj", "kv"]);
+const RESERVED_PREFIXES = new Set([
+  "data",
+  "chunk",
+  "embedding",
+  "dlq",
+  "model",
+  "training",
+  "eval",
+  "feedback",
+  "lora",
+  "obj",
+  "kv",
+]);
 
 /** Why `prefix` cannot be a bus prefix, or undefined when it can ("" means no prefix). */
 export function busPrefixProblem(prefix: string): string | undefined {
@@ -48,6 +60,29 @@ export class Subjects {
   }
   embedding(tenant: string, kind: "ready" | "deleted"): string {
     return `${this.subjectPrefix}embedding.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `model.<tenant>.promoted|rolled_back|rejected|trained`: the registry's and trainer's news. */
+  model(tenant: string, kind: "promoted" | "rolled_back" | "rejected" | "trained"): string {
+    return `${this.subjectPrefix}model.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `training.<tenant>.requested|progress|succeeded|failed|cancelled`. */
+  training(
+    tenant: string,
+    kind: "requested" | "progress" | "succeeded" | "failed" | "cancelled",
+  ): string {
+    return `${this.subjectPrefix}training.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `eval.<tenant>.completed|regressed`. */
+  eval(tenant: string, kind: "completed" | "regressed"): string {
+    return `${this.subjectPrefix}eval.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `feedback.<tenant>.received`. */
+  feedback(tenant: string, kind: "received"): string {
+    return `${this.subjectPrefix}feedback.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `lora.<tenant>.submitted|status`: the contract with an external GPU fine-tuning backend. */
+  lora(tenant: string, kind: "submitted" | "status"): string {
+    return `${this.subjectPrefix}lora.${token(tenant, "tenant")}.${kind}`;
   }
   deadLetter(originalSubject: string): string {
     return `${this.subjectPrefix}dlq.${this.strip(originalSubject)}`;
@@ -99,8 +134,38 @@ export class Subjects {
 }
 
 export type DataOp = "upsert" | "delete";
-export type StreamKey = "DATA" | "CHUNK" | "EMBEDDING" | "DLQ";
-export type SubjectRoot = "data" | "chunk" | "embedding" | "dlq";
+export type StreamKey =
+  | "DATA"
+  | "CHUNK"
+  | "EMBEDDING"
+  | "DLQ"
+  | "MODEL"
+  | "TRAINING"
+  | "EVAL"
+  | "FEEDBACK"
+  | "LORA";
+/** Every stream key, in declaration order. */
+export const STREAM_KEYS: readonly StreamKey[] = [
+  "DATA",
+  "CHUNK",
+  "EMBEDDING",
+  "DLQ",
+  "MODEL",
+  "TRAINING",
+  "EVAL",
+  "FEEDBACK",
+  "LORA",
+];
+export type SubjectRoot =
+  | "data"
+  | "chunk"
+  | "embedding"
+  | "dlq"
+  | "model"
+  | "training"
+  | "eval"
+  | "feedback"
+  | "lora";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/ingestion/v1/ingestion.proto.
  */
 export const file_tailor_ingestion_v1_ingestion: GenFile = /*@__PURE__*/
-  fileDesc("CiN0YWlsb3IvaW5nZXN0aW9uL3YxL2luZ2VzdGlvbi5wcm90bxITdGFpbG9yLmluZ2VzdGlvbi52MSLDAQoNRG9jdW1lbnRJbnB1dBIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIMCgR0ZXh0GAMgASgJEhQKDGNvbnRlbnRfdHlwZRgEIAEoCRJCCghtZXRhZGF0YRgFIAMoCzIwLnRhaWxvci5pbmdlc3Rpb24udjEuRG9jdW1lbnRJbnB1dC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJvChZJbmdlc3REb2N1bWVudHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSNQoJZG9jdW1lbnRzGAMgAygLMiIudGFpbG9yLmluZ2VzdGlvbi52MS5Eb2N1bWVudElucHV0InMKDEluZ2VzdFJlc3VsdBIKCgJpZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdFN0YXR1cxIPCgd2ZXJzaW9uGAMgASgJEhMKC2NodW5rX2NvdW50GAQgASgNIk0KF0luZ2VzdERvY3VtZW50c1Jlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdFJlc3VsdCJDChVEZWxldGVEb2N1bWVudFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg4KBnNvdXJjZRgCIAEoCRIKCgJpZBgDIAEoCSIwChZEZWxldGVEb2N1bWVudFJlc3BvbnNlEhYKDmNodW5rc19yZXRpcmVkGAEgASgNIlgKEkdldERvY3VtZW50UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDgoGc291cmNlGAIgASgJEgoKAmlkGAMgASgJEhYKDmluY2x1ZGVfY2h1bmtzGAQgASgIIk8KCUNodW5rVmlldxIQCghjaHVua19pZBgBIAEoCRINCgVpbmRleBgCIAEoDRIMCgR0ZXh0GAMgASgJEhMKC3Rva2VuX2NvdW50GAQgASgNIpcCCghEb2N1bWVudBIOCgZ0ZW5hbnQYASABKAkSDgoGc291cmNlGAIgASgJEgoKAmlkGAMgASgJEg0KBXRpdGxlGAQgASgJEhQKDGNvbnRlbnRfdHlwZRgFIAEoCRIPCgd2ZXJzaW9uGAYgASgJEhAKCHJldmlzaW9uGAcgASgEEj0KCG1ldGFkYXRhGAggAygLMisudGFpbG9yLmluZ2VzdGlvbi52MS5Eb2N1bWVudC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2NvdW50GAkgASgNEhIKCnVwZGF0ZWRfYXQYCiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInYKE0dldERvY3VtZW50UmVzcG9uc2USLwoIZG9jdW1lbnQYASABKAsyHS50YWlsb3IuaW5nZXN0aW9uLnYxLkRvY3VtZW50Ei4KBmNodW5rcxgCIAMoCzIeLnRhaWxvci5pbmdlc3Rpb24udjEuQ2h1bmtWaWV3Il0KFExpc3REb2N1bWVudHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiYgoVTGlzdERvY3VtZW50c1Jlc3BvbnNlEjAKCWRvY3VtZW50cxgBIAMoCzIdLnRhaWxvci5pbmdlc3Rpb24udjEuRG9jdW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKoABCgxJbmdlc3RTdGF0dXMSHQoZSU5HRVNUX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUlOR0VTVF9TVEFUVVNfQ1JFQVRFRBABEhkKFUlOR0VTVF9TVEFUVVNfVVBEQVRFRBACEhsKF0lOR0VTVF9TVEFUVVNfVU5DSEFOR0VEEAMytQMKEEluZ2VzdGlvblNlcnZpY2USbAoPSW5nZXN0RG9jdW1lbnRzEisudGFpbG9yLmluZ2VzdGlvbi52MS5Jbmdlc3REb2N1bWVudHNSZXF1ZXN0GiwudGFpbG9yLmluZ2VzdGlvbi52MS5Jbmdlc3REb2N1bWVudHNSZXNwb25zZRJpCg5EZWxldGVEb2N1bWVudBIqLnRhaWxvci5pbmdlc3Rpb24udjEuRGVsZXRlRG9jdW1lbnRSZXF1ZXN0GisudGFpbG9yLmluZ2VzdGlvbi52MS5EZWxldGVEb2N1bWVudFJlc3BvbnNlEmAKC0dldERvY3VtZW50EicudGFpbG9yLmluZ2VzdGlvbi52MS5HZXREb2N1bWVudFJlcXVlc3QaKC50YWlsb3IuaW5nZXN0aW9uLnYxLkdldERvY3VtZW50UmVzcG9uc2USZgoNTGlzdERvY3VtZW50cxIpLnRhaWxvci5pbmdlc3Rpb24udjEuTGlzdERvY3VtZW50c1JlcXVlc3QaKi50YWlsb3IuaW5nZXN0aW9uLnYxLkxpc3REb2N1bWVudHNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("CiN0YWlsb3IvaW5nZXN0aW9uL3YxL2luZ2VzdGlvbi5wcm90bxITdGFpbG9yLmluZ2VzdGlvbi52MSLDAQoNRG9jdW1lbnRJbnB1dBIKCgJpZBgBIAEoCRINCgV0aXRsZRgCIAEoCRIMCgR0ZXh0GAMgASgJEhQKDGNvbnRlbnRfdHlwZRgEIAEoCRJCCghtZXRhZGF0YRgFIAMoCzIwLnRhaWxvci5pbmdlc3Rpb24udjEuRG9jdW1lbnRJbnB1dC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJvChZJbmdlc3REb2N1bWVudHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSNQoJZG9jdW1lbnRzGAMgAygLMiIudGFpbG9yLmluZ2VzdGlvbi52MS5Eb2N1bWVudElucHV0InMKDEluZ2VzdFJlc3VsdBIKCgJpZBgBIAEoCRIxCgZzdGF0dXMYAiABKA4yIS50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdFN0YXR1cxIPCgd2ZXJzaW9uGAMgASgJEhMKC2NodW5rX2NvdW50GAQgASgNIk0KF0luZ2VzdERvY3VtZW50c1Jlc3BvbnNlEjIKB3Jlc3VsdHMYASADKAsyIS50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdFJlc3VsdCJDChVEZWxldGVEb2N1bWVudFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg4KBnNvdXJjZRgCIAEoCRIKCgJpZBgDIAEoCSIwChZEZWxldGVEb2N1bWVudFJlc3BvbnNlEhYKDmNodW5rc19yZXRpcmVkGAEgASgNIlgKEkdldERvY3VtZW50UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDgoGc291cmNlGAIgASgJEgoKAmlkGAMgASgJEhYKDmluY2x1ZGVfY2h1bmtzGAQgASgIIk8KCUNodW5rVmlldxIQCghjaHVua19pZBgBIAEoCRINCgVpbmRleBgCIAEoDRIMCgR0ZXh0GAMgASgJEhMKC3Rva2VuX2NvdW50GAQgASgNIpcCCghEb2N1bWVudBIOCgZ0ZW5hbnQYASABKAkSDgoGc291cmNlGAIgASgJEgoKAmlkGAMgASgJEg0KBXRpdGxlGAQgASgJEhQKDGNvbnRlbnRfdHlwZRgFIAEoCRIPCgd2ZXJzaW9uGAYgASgJEhAKCHJldmlzaW9uGAcgASgEEj0KCG1ldGFkYXRhGAggAygLMisudGFpbG9yLmluZ2VzdGlvbi52MS5Eb2N1bWVudC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2NvdW50GAkgASgNEhIKCnVwZGF0ZWRfYXQYCiABKAkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInYKE0dldERvY3VtZW50UmVzcG9uc2USLwoIZG9jdW1lbnQYASABKAsyHS50YWlsb3IuaW5nZXN0aW9uLnYxLkRvY3VtZW50Ei4KBmNodW5rcxgCIAMoCzIeLnRhaWxvci5pbmdlc3Rpb24udjEuQ2h1bmtWaWV3Il0KFExpc3REb2N1bWVudHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSEQoJcGFnZV9zaXplGAMgASgNEhIKCnBhZ2VfdG9rZW4YBCABKAkiYgoVTGlzdERvY3VtZW50c1Jlc3BvbnNlEjAKCWRvY3VtZW50cxgBIAMoCzIdLnRhaWxvci5pbmdlc3Rpb24udjEuRG9jdW1lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlYKEUxpc3RDaHVua3NSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgdzb3VyY2VzGAIgAygJEhEKCXBhZ2Vfc2l6ZRgDIAEoDRINCgVhZnRlchgEIAEoCSL9AQoLTGlzdGVkQ2h1bmsSEAoIY2h1bmtfaWQYASABKAkSDgoGc291cmNlGAIgASgJEhMKC2RvY3VtZW50X2lkGAMgASgJEg0KBXRpdGxlGAQgASgJEg0KBWluZGV4GAUgASgNEgwKBHRleHQYBiABKAkSQAoIbWV0YWRhdGEYByADKAsyLi50YWlsb3IuaW5nZXN0aW9uLnYxLkxpc3RlZENodW5rLk1ldGFkYXRhRW50cnkSGAoQZG9jdW1lbnRfdmVyc2lvbhgIIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiRgoSTGlzdENodW5rc1Jlc3BvbnNlEjAKBmNodW5rcxgBIAMoCzIgLnRhaWxvci5pbmdlc3Rpb24udjEuTGlzdGVkQ2h1bmsqgAEKDEluZ2VzdFN0YXR1cxIdChlJTkdFU1RfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVSU5HRVNUX1NUQVRVU19DUkVBVEVEEAESGQoVSU5HRVNUX1NUQVRVU19VUERBVEVEEAISGwoXSU5HRVNUX1NUQVRVU19VTkNIQU5HRUQQAzKWBAoQSW5nZXN0aW9uU2VydmljZRJsCg9Jbmdlc3REb2N1bWVudHMSKy50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdERvY3VtZW50c1JlcXVlc3QaLC50YWlsb3IuaW5nZXN0aW9uLnYxLkluZ2VzdERvY3VtZW50c1Jlc3BvbnNlEmkKDkRlbGV0ZURvY3VtZW50EioudGFpbG9yLmluZ2VzdGlvbi52MS5EZWxldGVEb2N1bWVudFJlcXVlc3QaKy50YWlsb3IuaW5nZXN0aW9uLnYxLkRlbGV0ZURvY3VtZW50UmVzcG9uc2USYAoLR2V0RG9jdW1lbnQSJy50YWlsb3IuaW5nZXN0aW9uLnYxLkdldERvY3VtZW50UmVxdWVzdBooLnRhaWxvci5pbmdlc3Rpb24udjEuR2V0RG9jdW1lbnRSZXNwb25zZRJmCg1MaXN0RG9jdW1lbnRzEikudGFpbG9yLmluZ2VzdGlvbi52MS5MaXN0RG9jdW1lbnRzUmVxdWVzdBoqLnRhaWxvci5pbmdlc3Rpb24udjEuTGlzdERvY3VtZW50c1Jlc3BvbnNlEl8KCkxpc3RDaHVua3MSJi50YWlsb3IuaW5nZXN0aW9uLnYxLkxpc3RDaHVua3NSZXF1ZXN0GicudGFpbG9yLmluZ2VzdGlvbi52MS5MaXN0Q2h1bmtzUmVzcG9uc2UwAWIGcHJvdG8z");
 
 /**
  * @generated from message tailor.ingestion.v1.DocumentInput
@@ -380,6 +380,113 @@ export const ListDocumentsResponseSchema: GenMessage<ListDocumentsResponse> = /*
   messageDesc(file_tailor_ingestion_v1_ingestion, 11);
 
 /**
+ * @generated from message tailor.ingestion.v1.ListChunksRequest
+ */
+export type ListChunksRequest = Message<"tailor.ingestion.v1.ListChunksRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Only these sources (empty: all).
+   *
+   * @generated from field: repeated string sources = 2;
+   */
+  sources: string[];
+
+  /**
+   * Chunks per streamed message (default 256, at most 1024).
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * Resume after this chunk id (the last one received), for a consumer that reconnects.
+   *
+   * @generated from field: string after = 4;
+   */
+  after: string;
+};
+
+/**
+ * Describes the message tailor.ingestion.v1.ListChunksRequest.
+ * Use `create(ListChunksRequestSchema)` to create a new message.
+ */
+export const ListChunksRequestSchema: GenMessage<ListChunksRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_ingestion_v1_ingestion, 12);
+
+/**
+ * @generated from message tailor.ingestion.v1.ListedChunk
+ */
+export type ListedChunk = Message<"tailor.ingestion.v1.ListedChunk"> & {
+  /**
+   * @generated from field: string chunk_id = 1;
+   */
+  chunkId: string;
+
+  /**
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * @generated from field: string document_id = 3;
+   */
+  documentId: string;
+
+  /**
+   * @generated from field: string title = 4;
+   */
+  title: string;
+
+  /**
+   * @generated from field: uint32 index = 5;
+   */
+  index: number;
+
+  /**
+   * @generated from field: string text = 6;
+   */
+  text: string;
+
+  /**
+   * @generated from field: map<string, string> metadata = 7;
+   */
+  metadata: { [key: string]: string };
+
+  /**
+   * @generated from field: string document_version = 8;
+   */
+  documentVersion: string;
+};
+
+/**
+ * Describes the message tailor.ingestion.v1.ListedChunk.
+ * Use `create(ListedChunkSchema)` to create a new message.
+ */
+export const ListedChunkSchema: GenMessage<ListedChunk> = /*@__PURE__*/
+  messageDesc(file_tailor_ingestion_v1_ingestion, 13);
+
+/**
+ * @generated from message tailor.ingestion.v1.ListChunksResponse
+ */
+export type ListChunksResponse = Message<"tailor.ingestion.v1.ListChunksResponse"> & {
+  /**
+   * @generated from field: repeated tailor.ingestion.v1.ListedChunk chunks = 1;
+   */
+  chunks: ListedChunk[];
+};
+
+/**
+ * Describes the message tailor.ingestion.v1.ListChunksResponse.
+ * Use `create(ListChunksResponseSchema)` to create a new message.
+ */
+export const ListChunksResponseSchema: GenMessage<ListChunksResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_ingestion_v1_ingestion, 14);
+
+/**
  * @generated from enum tailor.ingestion.v1.IngestStatus
  */
 export enum IngestStatus {
@@ -453,6 +560,17 @@ export const IngestionService: GenService<{
     methodKind: "unary";
     input: typeof ListDocumentsRequestSchema;
     output: typeof ListDocumentsResponseSchema;
+  },
+  /**
+   * Every current chunk of a tenant (with its document's source, id and title), in a stable
+   * order, page by page: what a new index version or a training job is built from.
+   *
+   * @generated from rpc tailor.ingestion.v1.IngestionService.ListChunks
+   */
+  listChunks: {
+    methodKind: "server_streaming";
+    input: typeof ListChunksRequestSchema;
+    output: typeof ListChunksResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tailor_ingestion_v1_ingestion, 0);

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/retrieval/v1/retrieval.proto.
  */
 export const file_tailor_retrieval_v1_retrieval: GenFile = /*@__PURE__*/
-  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSKFAgoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRIVCg1tb2RlbF92ZXJzaW9uGAcgASgJGi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASK3AgoJU2VhcmNoSGl0EhAKCGNodW5rX2lkGAEgASgJEhMKC2RvY3VtZW50X2lkGAIgASgJEg4KBnNvdXJjZRgDIAEoCRINCgV0aXRsZRgEIAEoCRIMCgR0ZXh0GAUgASgJEg0KBXNjb3JlGAYgASgBEhMKC2RlbnNlX3Njb3JlGAcgASgBEhUKDWtleXdvcmRfc2NvcmUYCCABKAESFQoNbW9kZWxfdmVyc2lvbhgJIAEoCRI+CghtZXRhZGF0YRgKIAMoCzIsLnRhaWxvci5yZXRyaWV2YWwudjEuU2VhcmNoSGl0Lk1ldGFkYXRhRW50cnkSEwoLY2h1bmtfaW5kZXgYCyABKA0aLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIn8KDlNlYXJjaFJlc3BvbnNlEiwKBGhpdHMYASADKAsyHi50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdBIVCg1tb2RlbF92ZXJzaW9uGAIgASgJEhYKDmRlbnNlX2RlZ3JhZGVkGAMgASgIEhAKCHdhcm5pbmdzGAQgAygJIh4KDFN0YXRzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkilQEKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSOQoOaW5kZXhfdmVyc2lvbnMYBSADKAsyIS50YWlsb3IucmV0cmlldmFsLnYxLkluZGV4VmVyc2lvbiI2CgxJbmRleFZlcnNpb24SFQoNbW9kZWxfdmVyc2lvbhgBIAEoCRIPCgd2ZWN0b3JzGAIgASgEIjcKEkNoZWNrQ2h1bmtzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSEQoJY2h1bmtfaWRzGAIgAygJIkcKE0NoZWNrQ2h1bmtzUmVzcG9uc2USGQoRbWlzc2luZ19jaHVua19pZHMYASADKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCSpxCgpTZWFyY2hNb2RlEhsKF1NFQVJDSF9NT0RFX1VOU1BFQ0lGSUVEEAASFQoRU0VBUkNIX01PREVfREVOU0UQARIXChNTRUFSQ0hfTU9ERV9LRVlXT1JEEAISFgoSU0VBUkNIX01PREVfSFlCUklEEAMylwIKEFJldHJpZXZhbFNlcnZpY2USUQoGU2VhcmNoEiIudGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hSZXF1ZXN0GiMudGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hSZXNwb25zZRJOCgVTdGF0cxIhLnRhaWxvci5yZXRyaWV2YWwudjEuU3RhdHNSZXF1ZXN0GiIudGFpbG9yLnJldHJpZXZhbC52MS5TdGF0c1Jlc3BvbnNlEmAKC0NoZWNrQ2h1bmtzEicudGFpbG9yLnJldHJpZXZhbC52MS5DaGVja0NodW5rc1JlcXVlc3QaKC50YWlsb3IucmV0cmlldmFsLnYxLkNoZWNrQ2h1bmtzUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("CiN0YWlsb3IvcmV0cmlldmFsL3YxL3JldHJpZXZhbC5wcm90bxITdGFpbG9yLnJldHJpZXZhbC52MSLRAgoNU2VhcmNoUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFcXVlcnkYAiABKAkSCQoBaxgDIAEoDRItCgRtb2RlGAQgASgOMh8udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hNb2RlEg8KB3NvdXJjZXMYBSADKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QuTWV0YWRhdGFFbnRyeRIVCg1tb2RlbF92ZXJzaW9uGAcgASgJEg8KB3ZlcnNpb24YCCABKAkSDQoFYWxpYXMYCSABKAkSFQoNd2l0aF9mZWF0dXJlcxgKIAEoCBITCgtyb3V0aW5nX2tleRgLIAEoCRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqAMKCVNlYXJjaEhpdBIQCghjaHVua19pZBgBIAEoCRITCgtkb2N1bWVudF9pZBgCIAEoCRIOCgZzb3VyY2UYAyABKAkSDQoFdGl0bGUYBCABKAkSDAoEdGV4dBgFIAEoCRINCgVzY29yZRgGIAEoARITCgtkZW5zZV9zY29yZRgHIAEoARIVCg1rZXl3b3JkX3Njb3JlGAggASgBEhUKDW1vZGVsX3ZlcnNpb24YCSABKAkSPgoIbWV0YWRhdGEYCiADKAsyLC50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaEhpdC5NZXRhZGF0YUVudHJ5EhMKC2NodW5rX2luZGV4GAsgASgNEj4KCGZlYXR1cmVzGAwgAygLMiwudGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hIaXQuRmVhdHVyZXNFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaLwoNRmVhdHVyZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIpABCg5TZWFyY2hSZXNwb25zZRIsCgRoaXRzGAEgAygLMh4udGFpbG9yLnJldHJpZXZhbC52MS5TZWFyY2hIaXQSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCRIWCg5kZW5zZV9kZWdyYWRlZBgDIAEoCBIQCgh3YXJuaW5ncxgEIAMoCRIPCgd2ZXJzaW9uGAUgASgJIh4KDFN0YXRzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkilQEKDVN0YXRzUmVzcG9uc2USDgoGY2h1bmtzGAEgASgEEhEKCWRvY3VtZW50cxgCIAEoBBIPCgd2ZWN0b3JzGAMgASgEEhUKDW1vZGVsX3ZlcnNpb24YBCABKAkSOQoOaW5kZXhfdmVyc2lvbnMYBSADKAsyIS50YWlsb3IucmV0cmlldmFsLnYxLkluZGV4VmVyc2lvbiI2CgxJbmRleFZlcnNpb24SFQoNbW9kZWxfdmVyc2lvbhgBIAEoCRIPCgd2ZWN0b3JzGAIgASgEIjcKEkNoZWNrQ2h1bmtzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSEQoJY2h1bmtfaWRzGAIgAygJIkcKE0NoZWNrQ2h1bmtzUmVzcG9uc2USGQoRbWlzc2luZ19jaHVua19pZHMYASADKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCSJPChhCdWlsZEluZGV4VmVyc2lvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEhUKDW1vZGVsX3ZlcnNpb24YAiABKAkSDAoEd2FpdBgDIAEoCCJhChlCdWlsZEluZGV4VmVyc2lvblJlc3BvbnNlEhUKDW1vZGVsX3ZlcnNpb24YASABKAkSDwoHdmVjdG9ycxgCIAEoBBIOCgZjaHVua3MYAyABKAQSDAoEZG9uZRgEIAEoCCJAChdEcm9wSW5kZXhWZXJzaW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSFQoNbW9kZWxfdmVyc2lvbhgCIAEoCSIzChhEcm9wSW5kZXhWZXJzaW9uUmVzcG9uc2USFwoPdmVjdG9yc19kcm9wcGVkGAEgASgEKnEKClNlYXJjaE1vZGUSGwoXU0VBUkNIX01PREVfVU5TUEVDSUZJRUQQABIVChFTRUFSQ0hfTU9ERV9ERU5TRRABEhcKE1NFQVJDSF9NT0RFX0tFWVdPUkQQAhIWChJTRUFSQ0hfTU9ERV9IWUJSSUQQAzL8AwoQUmV0cmlldmFsU2VydmljZRJRCgZTZWFyY2gSIi50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlcXVlc3QaIy50YWlsb3IucmV0cmlldmFsLnYxLlNlYXJjaFJlc3BvbnNlEk4KBVN0YXRzEiEudGFpbG9yLnJldHJpZXZhbC52MS5TdGF0c1JlcXVlc3QaIi50YWlsb3IucmV0cmlldmFsLnYxLlN0YXRzUmVzcG9uc2USYAoLQ2hlY2tDaHVua3MSJy50YWlsb3IucmV0cmlldmFsLnYxLkNoZWNrQ2h1bmtzUmVxdWVzdBooLnRhaWxvci5yZXRyaWV2YWwudjEuQ2hlY2tDaHVua3NSZXNwb25zZRJyChFCdWlsZEluZGV4VmVyc2lvbhItLnRhaWxvci5yZXRyaWV2YWwudjEuQnVpbGRJbmRleFZlcnNpb25SZXF1ZXN0Gi4udGFpbG9yLnJldHJpZXZhbC52MS5CdWlsZEluZGV4VmVyc2lvblJlc3BvbnNlEm8KEERyb3BJbmRleFZlcnNpb24SLC50YWlsb3IucmV0cmlldmFsLnYxLkRyb3BJbmRleFZlcnNpb25SZXF1ZXN0Gi0udGFpbG9yLnJldHJpZXZhbC52MS5Ecm9wSW5kZXhWZXJzaW9uUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * @generated from message tailor.retrieval.v1.SearchRequest
@@ -64,6 +64,35 @@ export type SearchRequest = Message<"tailor.retrieval.v1.SearchRequest"> & {
    * @generated from field: string model_version = 7;
    */
   modelVersion: string;
+
+  /**
+   * Registry version to search at (`retrieval@v2`): its embedder, parameters and reranker.
+   *
+   * @generated from field: string version = 8;
+   */
+  version: string;
+
+  /**
+   * Registry alias (`prod`, `canary`); resolved to a version. Default when neither is set: prod
+   * if the tenant has a registry model, else the service's configured defaults.
+   *
+   * @generated from field: string alias = 9;
+   */
+  alias: string;
+
+  /**
+   * Return each hit's ranking features (for training a reranker).
+   *
+   * @generated from field: bool with_features = 10;
+   */
+  withFeatures: boolean;
+
+  /**
+   * Sticky routing key for a canary alias (same key, same version).
+   *
+   * @generated from field: string routing_key = 11;
+   */
+  routingKey: string;
 };
 
 /**
@@ -139,6 +168,13 @@ export type SearchHit = Message<"tailor.retrieval.v1.SearchHit"> & {
    * @generated from field: uint32 chunk_index = 11;
    */
   chunkIndex: number;
+
+  /**
+   * Feature name → value, when the request asked for features.
+   *
+   * @generated from field: map<string, double> features = 12;
+   */
+  features: { [key: string]: number };
 };
 
 /**
@@ -179,6 +215,13 @@ export type SearchResponse = Message<"tailor.retrieval.v1.SearchResponse"> & {
    * @generated from field: repeated string warnings = 4;
    */
   warnings: string[];
+
+  /**
+   * The registry version searched (empty when the tenant has no registry model).
+   *
+   * @generated from field: string version = 5;
+   */
+  version: string;
 };
 
 /**
@@ -323,6 +366,108 @@ export const CheckChunksResponseSchema: GenMessage<CheckChunksResponse> = /*@__P
   messageDesc(file_tailor_retrieval_v1_retrieval, 7);
 
 /**
+ * @generated from message tailor.retrieval.v1.BuildIndexVersionRequest
+ */
+export type BuildIndexVersionRequest = Message<"tailor.retrieval.v1.BuildIndexVersionRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * Exact `name@version` of the embedder.
+   *
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+
+  /**
+   * Wait until the build is done (else return at once with its progress).
+   *
+   * @generated from field: bool wait = 3;
+   */
+  wait: boolean;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.BuildIndexVersionRequest.
+ * Use `create(BuildIndexVersionRequestSchema)` to create a new message.
+ */
+export const BuildIndexVersionRequestSchema: GenMessage<BuildIndexVersionRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 8);
+
+/**
+ * @generated from message tailor.retrieval.v1.BuildIndexVersionResponse
+ */
+export type BuildIndexVersionResponse = Message<"tailor.retrieval.v1.BuildIndexVersionResponse"> & {
+  /**
+   * @generated from field: string model_version = 1;
+   */
+  modelVersion: string;
+
+  /**
+   * @generated from field: uint64 vectors = 2;
+   */
+  vectors: bigint;
+
+  /**
+   * @generated from field: uint64 chunks = 3;
+   */
+  chunks: bigint;
+
+  /**
+   * @generated from field: bool done = 4;
+   */
+  done: boolean;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.BuildIndexVersionResponse.
+ * Use `create(BuildIndexVersionResponseSchema)` to create a new message.
+ */
+export const BuildIndexVersionResponseSchema: GenMessage<BuildIndexVersionResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 9);
+
+/**
+ * @generated from message tailor.retrieval.v1.DropIndexVersionRequest
+ */
+export type DropIndexVersionRequest = Message<"tailor.retrieval.v1.DropIndexVersionRequest"> & {
+  /**
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * @generated from field: string model_version = 2;
+   */
+  modelVersion: string;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.DropIndexVersionRequest.
+ * Use `create(DropIndexVersionRequestSchema)` to create a new message.
+ */
+export const DropIndexVersionRequestSchema: GenMessage<DropIndexVersionRequest> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 10);
+
+/**
+ * @generated from message tailor.retrieval.v1.DropIndexVersionResponse
+ */
+export type DropIndexVersionResponse = Message<"tailor.retrieval.v1.DropIndexVersionResponse"> & {
+  /**
+   * @generated from field: uint64 vectors_dropped = 1;
+   */
+  vectorsDropped: bigint;
+};
+
+/**
+ * Describes the message tailor.retrieval.v1.DropIndexVersionResponse.
+ * Use `create(DropIndexVersionResponseSchema)` to create a new message.
+ */
+export const DropIndexVersionResponseSchema: GenMessage<DropIndexVersionResponse> = /*@__PURE__*/
+  messageDesc(file_tailor_retrieval_v1_retrieval, 11);
+
+/**
  * @generated from enum tailor.retrieval.v1.SearchMode
  */
 export enum SearchMode {
@@ -386,6 +531,27 @@ export const RetrievalService: GenService<{
     methodKind: "unary";
     input: typeof CheckChunksRequestSchema;
     output: typeof CheckChunksResponseSchema;
+  },
+  /**
+   * Builds (or finishes building) the tenant's index at an embedder version beside the served
+   * one, re-embedding the tenant's chunks from ingestion; the old version keeps serving.
+   *
+   * @generated from rpc tailor.retrieval.v1.RetrievalService.BuildIndexVersion
+   */
+  buildIndexVersion: {
+    methodKind: "unary";
+    input: typeof BuildIndexVersionRequestSchema;
+    output: typeof BuildIndexVersionResponseSchema;
+  },
+  /**
+   * Drops an index version no alias points at (FAILED_PRECONDITION while one does).
+   *
+   * @generated from rpc tailor.retrieval.v1.RetrievalService.DropIndexVersion
+   */
+  dropIndexVersion: {
+    methodKind: "unary";
+    input: typeof DropIndexVersionRequestSchema;
+    output: typeof DropIndexVersionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tailor_retrieval_v1_retrieval, 0);
