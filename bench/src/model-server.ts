@@ -15,7 +15,7 @@ import {
   writeModelFolder,
 } from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
-import { publishArtifact } from "@tailor/registry";
+import { publishArtifact } from "@tailor/artifacts";
 import { freePort, ROOT, testNatsUrl } from "@tailor/testing";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { EncoderModel } from "../../services/model-server/src/runtime/encoder.js";

@@ -13,7 +13,7 @@ import {
   ModelService,
   SearchMode,
 } from "@tailor/proto";
-import { publishArtifact } from "@tailor/registry";
+import { publishArtifact } from "@tailor/artifacts";
 import { type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

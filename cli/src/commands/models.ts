@@ -31,7 +31,7 @@ export async function runPublish(
       `${dir} is not a model folder: no ${missing.join(", no ")}\n${FOLDER_NEEDS}`,
     );
   // Hashing and copying need only node:fs; loaded here so other commands never parse it.
-  const { publishArtifact } = await import("@tailor/registry");
+  const { publishArtifact } = await import("@tailor/artifacts");
   const m = await publishArtifact(dir, o.name, o.version, { root });
   console.log(
     `published ${m.name}@${m.version} (${m.kind}, ${Object.keys(m.files).length} files) to ${root}`,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadHfFolder } from "@tailor/models/hf-folder";
 import { mulberry32 } from "@tailor/models/random";
-import { LocalArtifactStore, publishArtifact } from "@tailor/registry";
+import { LocalArtifactStore, publishArtifact } from "@tailor/artifacts";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdapterSpec, applyAdapter, parameterLayout } from "./adapter.js";

@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ConfigError } from "@tailor/config";
 import { writeModelFolder } from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
-import { publishArtifact } from "@tailor/registry";
+import { publishArtifact } from "@tailor/artifacts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseModelServerConfig } from "./config.js";
 import { startTestServer, type TestServer } from "./test-server.js";

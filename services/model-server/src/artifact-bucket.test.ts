@@ -6,7 +6,7 @@ import type { ObjectStore } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { deleteStreams, Subjects } from "@tailor/bus";
 import { writeModelFolder } from "@tailor/models/testing";
-import { openArtifactBucket, publishArtifactToBucket } from "@tailor/registry";
+import { openArtifactBucket, publishArtifactToBucket } from "@tailor/artifacts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer } from "./test-server.js";
 

@@ -7,7 +7,7 @@ import {
   type SharedConfig,
   z,
 } from "@tailor/config";
-import { type ModelRef, parseModelRef } from "@tailor/registry";
+import { type ModelRef, parseModelRef } from "@tailor/artifacts";
 
 /** Who may call LoadModel and UnloadModel. */
 export interface AdminConfig {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type LlamaFolder, writeLlamaFolder, writeModelFolder } from "@tailor/models/testing";
 import { FinishReason, type GenerateResponse } from "@tailor/proto";
-import { publishArtifact } from "@tailor/registry";
+import { publishArtifact } from "@tailor/artifacts";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CausalLm, type GenerationEvent } from "./runtime/causal-lm.js";
 import { startTestServer, type TestServer } from "./test-server.js";

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { loadHfFolder } from "@tailor/models";
 import { type ModelInfo, ModelInfoSchema } from "@tailor/proto";
-import { type Artifact, type ArtifactStore, newestVersion, parseModelRef } from "@tailor/registry";
+import { type Artifact, type ArtifactStore, newestVersion, parseModelRef } from "@tailor/artifacts";
 import { notFound } from "@tailor/service";
 import type { Logger } from "@tailor/telemetry";
 import { CausalLm } from "./runtime/causal-lm.js";

@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { writeAdapterFolder, writeModelFolder } from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
-import { publishArtifact } from "@tailor/registry";
+import { publishArtifact } from "@tailor/artifacts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EncoderModel } from "./runtime/encoder.js";
 import { startTestServer, type TestServer } from "./test-server.js";

@@ -6,7 +6,7 @@ import {
   LocalArtifactStore,
   ObjectStoreArtifactStore,
   openArtifactBucket,
-} from "@tailor/registry";
+} from "@tailor/artifacts";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import type { ModelServerConfig } from "./config.js";

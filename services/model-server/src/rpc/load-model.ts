@@ -4,7 +4,7 @@ import {
   type LoadModelResponse,
   LoadModelResponseSchema,
 } from "@tailor/proto";
-import { parseModelRef } from "@tailor/registry";
+import { parseModelRef } from "@tailor/artifacts";
 import { invalidArgument } from "@tailor/service";
 import { infoOf, type ModelRegistry } from "../registry.js";
 import { loadError } from "./errors.js";
