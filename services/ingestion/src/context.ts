@@ -1,12 +1,12 @@
 import { Bus, type ClaimStore } from "@tailor/bus";
 import { Database } from "@tailor/db";
+import { OutboxRelay } from "@tailor/outbox";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import type { IngestionConfig } from "./config.js";
 import { migrations } from "./db/migrations.js";
 import type { IngestionDB } from "./db/schema.js";
 import type { DocumentLimits } from "./document-rules.js";
 import { DocumentStore } from "./document-store.js";
-import { OutboxRelay } from "./outbox-relay.js";
 
 /** Room kept in every event for its headers (CloudEvents attributes, trace context, msg id). */
 const EVENT_HEADROOM = 16 * 1024;
@@ -52,7 +52,7 @@ export async function createContext(
     await bus?.close();
     throw err;
   }
-  const relay = new OutboxRelay(database, bus, logger, config.outbox);
+  const relay = new OutboxRelay(database, bus, logger, { ...config.outbox, service: "ingestion" });
   const store = new DocumentStore(database, {
     chunk: config.chunk,
     content: config.content,

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { Bus, Events, encodeEvent } from "@tailor/bus";
 import { Database } from "@tailor/db";
+import { OutboxRelay } from "@tailor/outbox";
 import { ChunksDeletedSchema } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
 import {
@@ -21,7 +22,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "./db/migrations.js";
 import type { IngestionDB } from "./db/schema.js";
-import { OutboxRelay } from "./outbox-relay.js";
 
 const logger = createLogger("relay-test", "silent");
 
@@ -78,7 +78,11 @@ describe("outbox relay: a row that cannot be published never stalls the rows beh
         ...Array.from({ length: 30 }, (_, i) => row(bus, i % 2 ? "acme" : "globex", `good-${i}`)),
       ])
       .execute();
-    const relay = new OutboxRelay(database, bus, logger, { maxAttempts: 3, stallMs: 60_000 });
+    const relay = new OutboxRelay(database, bus, logger, {
+      service: "ingestion",
+      maxAttempts: 3,
+      stallMs: 60_000,
+    });
     expect(await relay.drain()).toBe(32);
     expect(await database.db.selectFrom("outbox").select("id").execute()).toEqual([]);
     const published = await streamMessages(bus, "CHUNK");
@@ -161,6 +165,7 @@ describe.skipIf(!NATS_BIN)("outbox relay health (own nats-server, killed and res
   it("turns unhealthy while NATS is down, says why, and recovers and publishes when it is back", async () => {
     const changes: { healthy: boolean; reason: string }[] = [];
     const relay = new OutboxRelay(database, bus, logger, {
+      service: "ingestion",
       maxAttempts: 3,
       stallMs: 500,
       pollMs: 50,

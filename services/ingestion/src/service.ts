@@ -6,6 +6,7 @@ import { createDataConsumer, startDataConsumer } from "./data-consumer.js";
 import { deleteDocument } from "./rpc/delete-document.js";
 import { getDocument } from "./rpc/get-document.js";
 import { ingestDocuments } from "./rpc/ingest-documents.js";
+import { listChunks } from "./rpc/list-chunks.js";
 import { listDocuments } from "./rpc/list-documents.js";
 
 export interface IngestionServiceHandle extends Service {
@@ -31,6 +32,7 @@ export async function create(
         deleteDocument: (req) => deleteDocument(ctx, req),
         getDocument: (req) => getDocument(ctx, req),
         listDocuments: (req) => listDocuments(ctx, req),
+        listChunks: (req, call) => listChunks(ctx, req, call.signal),
       }),
   });
   let destroyed: Promise<void> | undefined;

@@ -67,4 +67,15 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "20261230T100000_chunks_tenant_chunk_id": {
+    async up(db: Kysely<unknown>) {
+      // ListChunks pages a tenant's chunks by id (keyset): without this index every page would
+      // scan the tenant's chunks.
+      await db.schema
+        .createIndex("chunks_tenant_chunk_id")
+        .on("chunks")
+        .columns(["tenant", "chunk_id"])
+        .execute();
+    },
+  },
 };

@@ -1,3 +1,7 @@
+import type { OutboxTable } from "@tailor/outbox";
+
+export type { OutboxTable };
+
 import type { Generated } from "@tailor/db";
 
 export interface DocumentsTable {
@@ -31,17 +35,6 @@ export interface ChunksTable {
   text: string;
   token_count: number;
   revision: string;
-}
-
-export interface OutboxTable {
-  id: Generated<string>;
-  subject: string;
-  event_type: string;
-  msg_id: string;
-  payload: Buffer;
-  created_at: Generated<Date>;
-  /** Publishes that failed for this row alone; at the limit it is dead-lettered. */
-  attempts: Generated<number>;
 }
 
 export interface IngestionDB {

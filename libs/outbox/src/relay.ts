@@ -1,12 +1,32 @@
 import { type Bus, deadLetterRecord, publishErrorKind } from "@tailor/bus";
-import type { Database, Selectable } from "@tailor/db";
+import type { Database, Generated, Selectable } from "@tailor/db";
 import type { Logger } from "@tailor/telemetry";
-import type { IngestionDB, OutboxTable } from "./db/schema.js";
 
 const BATCH = 500;
-const ORIGIN = "ingestion-outbox";
+
+/**
+ * A service's transactional outbox: rows written in the same transaction as the state change
+ * they announce, published in commit order by {@link OutboxRelay}.
+ */
+export interface OutboxTable {
+  id: Generated<string>;
+  subject: string;
+  event_type: string;
+  msg_id: string;
+  payload: Buffer;
+  created_at: Generated<Date>;
+  /** Publishes that failed for this row alone; at the limit it is dead-lettered. */
+  attempts: Generated<number>;
+}
+
+/** The part of a service's schema the relay reads. */
+export interface OutboxDB {
+  outbox: OutboxTable;
+}
 
 export interface RelayOptions {
+  /** The service whose outbox it is: the events' `ce-source` is `/tailor/<service>`. */
+  service: string;
   /** Publishes a row may fail on its own before it is dead-lettered. */
   maxAttempts: number;
   /** After this long without progress the relay reports itself unhealthy. */
@@ -37,7 +57,8 @@ interface BatchResult {
  * after a crash harmless. A row that can never be published (bad header, too large) is moved to
  * the dead-letter stream with the reason, so the rows behind it, of every tenant, move on.
  */
-export class OutboxRelay {
+export class OutboxRelay<DB extends OutboxDB = OutboxDB> {
+  private readonly database: Database<OutboxDB>;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
@@ -48,11 +69,15 @@ export class OutboxRelay {
   private readonly listeners = new Set<RelayHealthListener>();
 
   constructor(
-    private readonly database: Database<IngestionDB>,
+    database: Database<DB>,
     private readonly bus: Bus,
     private readonly logger: Logger,
     private readonly o: RelayOptions,
-  ) {}
+  ) {
+    // Each service's schema holds an `outbox` table of this shape (and tables of its own).
+    // Kysely's types are invariant in the schema; the relay touches only the outbox table.
+    this.database = database as unknown as Database<OutboxDB>;
+  }
 
   start(): void {
     this.schedule(0);
@@ -168,7 +193,7 @@ export class OutboxRelay {
           this.bus.publishRaw(r.subject, r.payload, {
             id: r.msg_id,
             type: r.event_type,
-            source: "/tailor/ingestion",
+            source: `/tailor/${this.o.service}`,
             contentType: "application/protobuf",
           }),
         ),
@@ -219,7 +244,7 @@ export class OutboxRelay {
         subject: row.subject,
         data: row.payload,
         reason,
-        origin: ORIGIN,
+        origin: `${this.o.service}-outbox`,
         key: `${row.id}:${row.msg_id}`,
         type: row.event_type,
         attempts,

@@ -1,0 +1,8 @@
+export {
+  type OutboxDB,
+  OutboxRelay,
+  type OutboxTable,
+  type RelayHealthListener,
+  type RelayOptions,
+  RelayStalledError,
+} from "./relay.js";
