@@ -19,6 +19,10 @@ kubectl -n "$ns" create secret generic tailor-nats \
   --from-literal=embedding="$(secret)" \
   --from-literal=retrieval="$(secret)" \
   --from-literal=model-server="$(secret)" \
+  --from-literal=registry="$(secret)" \
+  --from-literal=trainer="$(secret)" \
+  --from-literal=evaluator="$(secret)" \
+  --from-literal=guard="$(secret)" \
   --from-literal=admin="$(secret)"
 kubectl -n "$ns" create secret generic tailor-model-server-admin --from-literal=token="$(secret)"
 kubectl -n "$ns" create secret generic tailor-postgres --from-literal=url="$TAILOR_DATABASE_URL"

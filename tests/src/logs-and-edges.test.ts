@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Events, publishDataEvent } from "@tailor/bus";
-import { SERVICES } from "@tailor/deploy-local";
 import { SearchMode } from "@tailor/proto";
 import { curlHealthCheck, grpcUpload } from "@tailor/service/testing";
 import { type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
@@ -139,7 +138,7 @@ describe("logs and RPC edges (real NATS, PostgreSQL, services)", () => {
       timeoutMs: 60_000,
     });
 
-    for (const s of SERVICES)
+    for (const s of h.services)
       expect(logs.filter((l) => l.service === s).length, s).toBeGreaterThan(0);
     // The lines about the hostile events are there, and hold their reasons without the data.
     const dead = logs.filter((l) => l.line.includes("dead-lettered"));
@@ -197,7 +196,7 @@ describe("logs and RPC edges (real NATS, PostgreSQL, services)", () => {
   });
 
   it("answers plain HTTP/1.1 (curl without --http2-prior-knowledge) on every port", async () => {
-    for (const s of SERVICES) {
+    for (const s of h.services) {
       expect(await curlHealthCheck(h.stack.url(s)), s).toEqual(['{"status":"SERVING"}', "1.1"]);
     }
     const stats = await postJson(STATS, '{"tenant":"pii"}');

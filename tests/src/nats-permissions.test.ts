@@ -16,13 +16,18 @@ import {
 import { freePort, type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
+type ConsumerConfig = NonNullable<Parameters<Bus["jsm"]["consumers"]["add"]>[1]>;
+
 const NATS_BIN = [...(process.env["PATH"] ?? "").split(":"), "/usr/sbin", "/usr/local/sbin"]
   .filter(Boolean)
   .map((d) => join(d, "nats-server"))
   .find((p) => existsSync(p));
 
-const SERVICE_USERS = ["ingestion", "embedding", "retrieval", "model-server"] as const;
-type User = (typeof SERVICE_USERS)[number] | "admin";
+/** The services the harness starts by default (the data path and the registry). */
+const SERVICE_USERS = ["ingestion", "embedding", "retrieval", "model-server", "registry"] as const;
+/** Users of services this suite does not start, whose permissions it still checks. */
+const OTHER_USERS = ["trainer", "evaluator", "guard"] as const;
+type User = (typeof SERVICE_USERS)[number] | (typeof OTHER_USERS)[number] | "admin";
 /** The variable a service reads its own NATS credentials from, e.g. TAILOR_MODEL_SERVER_NATS_…. */
 const varPrefix = (u: User) =>
   u === "admin" ? "TAILOR_ADMIN" : `TAILOR_${u.toUpperCase().replace("-", "_")}`;
@@ -63,7 +68,10 @@ describe.skipIf(!NATS_BIN)(
     // nats-server parses a variable's value as config: a leading letter keeps it a string
     // ("9e5f…" would be a number), as deploy/gen-secrets.sh does.
     const passwords = Object.fromEntries(
-      [...SERVICE_USERS, "admin"].map((u) => [u, `p${randomBytes(12).toString("hex")}`]),
+      [...SERVICE_USERS, ...OTHER_USERS, "admin"].map((u) => [
+        u,
+        `p${randomBytes(12).toString("hex")}`,
+      ]),
     ) as Record<User, string>;
     const auth = (u: User): BusAuth => ({
       method: "user",
@@ -158,6 +166,13 @@ describe.skipIf(!NATS_BIN)(
         ["embedding", "chunk.acme.upserted", "CHUNK", false],
         ["retrieval", "embedding.acme.deleted", "EMBEDDING", false],
         ["model-server", "chunk.acme.deleted", "CHUNK", false],
+        ["registry", "training.acme.requested", "TRAINING", false],
+        ["retrieval", "model.acme.promoted", "MODEL", false],
+        ["evaluator", "model.acme.promoted", "MODEL", false],
+        ["trainer", "eval.acme.completed", "EVAL", false],
+        ["trainer", "feedback.acme.received", "FEEDBACK", false],
+        ["guard", "chunk.acme.upserted", "CHUNK", false],
+        ["ingestion", "guard.acme.violation", "GUARD", false],
       ];
       for (const [u, subject, key] of cases) {
         const before = await messages(key);
@@ -178,6 +193,45 @@ describe.skipIf(!NATS_BIN)(
         },
       );
       expect(await messages("CHUNK")).toBe(chunkBefore + 1);
+      for (const [u, subject, key] of [
+        ["registry", "model.acme.promoted", "MODEL"],
+        ["trainer", "model.acme.trained", "MODEL"],
+        ["trainer", "lora.acme.submitted", "LORA"],
+        ["evaluator", "training.acme.requested", "TRAINING"],
+        ["evaluator", "eval.acme.regressed", "EVAL"],
+        ["guard", "guard.acme.violation", "GUARD"],
+      ] as const) {
+        const before = await messages(key);
+        expect(await publishAs(u, subject), `${u} → ${subject}`).toBe("ok");
+        expect(await messages(key)).toBe(before + 1);
+      }
+    });
+
+    it("lets retrieval follow the MODEL stream with an ordered consumer", async () => {
+      const registry = await connectAs("registry");
+      await registry.js.publish("model.acme.rejected", new Uint8Array([1]), {
+        msgID: randomUUID(),
+      });
+      const retrieval = await connectAs("retrieval");
+      const ordered = await retrieval.js.consumers.get(retrieval.subjects.stream("MODEL"));
+      const m = await ordered.next({ expires: 5000 });
+      expect(m?.subject).toMatch(/^model\.acme\./);
+    });
+
+    it("keeps the evaluator's and trainer's durables from other services", async () => {
+      const retrieval = await connectAs("retrieval");
+      await h.bus.jsm.consumers.add(h.bus.subjects.stream("TRAINING"), {
+        durable_name: "trainer",
+        // AckPolicy.Explicit, without a dependency on @nats-io/jetstream for one constant.
+        ack_policy: "explicit" as ConsumerConfig["ack_policy"],
+      });
+      const err = await retrieval.jsm.consumers
+        .delete(h.bus.subjects.stream("TRAINING"), "trainer")
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(String(err)).toMatch(/permission/i);
     });
 
     it("lets no service delete a stream", async () => {

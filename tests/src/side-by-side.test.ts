@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { publishDataEvent } from "@tailor/bus";
-import { PortInUseError, Stack } from "@tailor/deploy-local";
+import { PORT_VARS, PortInUseError, SERVICES, Stack } from "@tailor/deploy-local";
 import { SearchMode } from "@tailor/proto";
 import {
   type Harness,
@@ -74,8 +74,10 @@ describe("two stacks side by side on one NATS and one PostgreSQL", () => {
     const t0 = Date.now();
     const err = await c.start(60_000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortInUseError);
-    expect((err as Error).message).toContain(`port ${a.stack.ports["model-server"]}`);
-    expect((err as Error).message).toContain("TAILOR_MODEL_SERVER_PORT");
+    // The first service to start is the first whose port is checked.
+    const first = SERVICES[0]!;
+    expect((err as Error).message).toContain(`port ${a.stack.ports[first]}`);
+    expect((err as Error).message).toContain(PORT_VARS[first]);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 

@@ -17,6 +17,11 @@ describe("parseLauncherConfig", () => {
       embedding: 8102,
       retrieval: 8103,
       "model-server": 8104,
+      // Not set: their defaults.
+      registry: 7105,
+      trainer: 7106,
+      evaluator: 7107,
+      guard: 7108,
     });
   });
 

@@ -39,7 +39,7 @@ export const SERVICE_DECLARATIONS = [
     // One durable per index, `retrieval-<index id>`.
     consumes: [{ stream: "EMBEDDING", durable: "retrieval" }],
     publishes: ["dlq"],
-    dependsOn: ["model-server"],
+    dependsOn: ["model-server", "registry", "ingestion"],
     database: false,
     clientFacing: true,
   },
@@ -52,6 +52,57 @@ export const SERVICE_DECLARATIONS = [
     dependsOn: [],
     database: false,
     clientFacing: false,
+  },
+  {
+    name: "registry",
+    port: 7105,
+    description:
+      "keeps each tenant's models, immutable versions, aliases and lineage (RegistryService)",
+    consumes: [],
+    publishes: ["model", "dlq"],
+    dependsOn: [],
+    database: true,
+    outbox: "registry.outbox",
+    clientFacing: true,
+  },
+  {
+    name: "trainer",
+    port: 7106,
+    description:
+      "runs training jobs (reranker, retrieval-params, adapter) and registers candidate versions",
+    consumes: [{ stream: "TRAINING", durable: "trainer" }],
+    publishes: ["training", "model", "lora", "dlq"],
+    dependsOn: ["registry", "evaluator", "retrieval", "ingestion", "model-server"],
+    database: true,
+    outbox: "trainer.outbox",
+    clientFacing: true,
+  },
+  {
+    name: "evaluator",
+    port: 7107,
+    description:
+      "scores versions on eval sets, gates candidates against champions and asks for retraining",
+    consumes: [
+      { stream: "MODEL", durable: "evaluator" },
+      { stream: "FEEDBACK", durable: "evaluator" },
+    ],
+    publishes: ["eval", "training", "dlq"],
+    dependsOn: ["registry", "retrieval"],
+    database: true,
+    outbox: "evaluator.outbox",
+    clientFacing: true,
+  },
+  {
+    name: "guard",
+    port: 7108,
+    description:
+      "checks questions, answers and ingested chunks for PII, injected instructions and policy (GuardService)",
+    consumes: [{ stream: "CHUNK", durable: "guard" }],
+    publishes: ["guard", "dlq"],
+    dependsOn: [],
+    database: true,
+    outbox: "guard.outbox",
+    clientFacing: true,
   },
 ] as const satisfies readonly ServiceDeclaration[];
 

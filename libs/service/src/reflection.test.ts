@@ -176,6 +176,7 @@ describe.each(versions)("registerReflection $name", ({ ask }) => {
         "DeleteDocument",
         "GetDocument",
         "ListDocuments",
+        "ListChunks",
       ]);
       expect(service?.methods[0]?.input.typeName).toBe(
         "tailor.ingestion.v1.IngestDocumentsRequest",

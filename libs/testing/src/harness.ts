@@ -1,12 +1,19 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Bus, type BusAuth, consumerBacklog, type StreamKey } from "@tailor/bus";
-import { SERVICE_SPECS } from "@tailor/config";
+import { SERVICE_SPECS, serviceSpec } from "@tailor/config";
 import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
-import { IngestionService, RetrievalService } from "@tailor/proto";
+import {
+  EvaluatorService,
+  IngestionService,
+  RegistryService,
+  RetrievalService,
+  TrainerService,
+} from "@tailor/proto";
 import {
   createTestDatabase,
   freePort,
@@ -20,6 +27,29 @@ import pg from "pg";
 
 export const ROOT = resolve(import.meta.dirname, "../../..");
 
+/** A service descriptor (e.g. `RegistryService` of @tailor/proto). */
+type DescService = Parameters<typeof createClient>[0];
+
+/** What a harness starts unless told otherwise: the data path (and, by closure, the registry). */
+export const DATA_PATH: readonly ServiceName[] = [
+  "ingestion",
+  "embedding",
+  "retrieval",
+  "model-server",
+];
+
+/** `names` and every service they depend on, transitively, in start order. */
+export function withDependencies(names: readonly ServiceName[]): ServiceName[] {
+  const need = new Set<ServiceName>();
+  const add = (n: ServiceName) => {
+    if (need.has(n)) return;
+    need.add(n);
+    for (const d of serviceSpec(n).dependsOn) add(d);
+  };
+  for (const n of names) add(n);
+  return SERVICES.filter((n) => need.has(n));
+}
+
 /** A whole Tailor stack of the suite's own: own database, bus prefix, ports and data dir. */
 export interface Harness {
   stack: Stack;
@@ -29,9 +59,21 @@ export interface Harness {
   prefix: string;
   /** TAILOR_DATA_DIR of the stack (the retrieval index lives in its `retrieval/`). */
   dataDir: string;
+  /** The services this harness started (those asked for and their dependencies), in start order. */
+  services: readonly ServiceName[];
   retrieval: Client<typeof RetrievalService>;
   ingestion: Client<typeof IngestionService>;
-  /** Waits until every declared consumer has nothing pending or unacknowledged and every outbox is empty. */
+  registry: Client<typeof RegistryService>;
+  /** Set when the trainer was started. */
+  trainer?: Client<typeof TrainerService>;
+  /** Set when the evaluator was started. */
+  evaluator?: Client<typeof EvaluatorService>;
+  /** A client of any started service (throws for one that was not started). */
+  client<S extends DescService>(service: ServiceName, descriptor: S): Client<S>;
+  /**
+   * Waits until every consumer of the started services has nothing pending or unacknowledged
+   * and their outboxes are empty.
+   */
   settle(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -47,12 +89,21 @@ export async function startHarness(
     natsAuth?: BusAuth;
     /** Receives every line each service writes (for tests that check what is logged). */
     onLog?: (service: ServiceName, line: string) => void;
+    /**
+     * Services to start, with everything they depend on (default DATA_PATH, so the trainer and
+     * evaluator only when asked for).
+     */
+    services?: readonly ServiceName[];
   } = {},
 ): Promise<Harness> {
   const natsUrl = o.natsUrl ?? testNatsUrl();
   const prefix = o.prefix ?? uniquePrefix(label);
   const db = await createTestDatabase(label);
   const dataDir = await mkdtemp(join(tmpdir(), `tailor-${label}-`));
+  const modelDir = await suiteModelDir(dataDir);
+  const services = withDependencies(o.services ?? DATA_PATH);
+  // Every declared service gets a port of the suite's own, started or not, so no URL a service
+  // is given can reach another stack on the default ports.
   const ports = Object.fromEntries(
     await Promise.all(SERVICES.map(async (s) => [s, await freePort()] as const)),
   ) as Record<ServiceName, number>;
@@ -67,19 +118,25 @@ export async function startHarness(
       TAILOR_DATABASE_URL: db.url,
       TAILOR_BUS_PREFIX: prefix,
       TAILOR_DATA_DIR: dataDir,
-      TAILOR_MODEL_SERVER_MODEL_DIR:
-        process.env["TAILOR_TEST_MODEL_DIR"] ?? join(ROOT, ".tailor/models"),
+      TAILOR_MODEL_SERVER_MODEL_DIR: modelDir,
+      // Adapters a trainer publishes are loaded through the model-server's admin RPCs.
+      TAILOR_MODEL_SERVER_ADMIN_TOKEN: randomBytes(24).toString("hex"),
       TAILOR_LOG_LEVEL: process.env["TAILOR_LOG_LEVEL"] ?? "warn",
       ...extraEnv,
     },
   });
-  await stack.start(240_000);
+  await stack.start(240_000, services);
   const bus = await Bus.connect({ url: natsUrl, name: `test-${label}`, prefix, auth: o.natsAuth });
   const sql = new pg.Pool({ connectionString: db.url, max: 2 });
   const transport = (name: ServiceName) => createGrpcTransport({ baseUrl: stack.url(name) });
+  const started = (name: ServiceName) => services.includes(name);
+  const client = <S extends DescService>(name: ServiceName, descriptor: S): Client<S> => {
+    if (!started(name)) throw new Error(`${name} was not started by this harness`);
+    return createClient(descriptor, transport(name));
+  };
   // In pipeline (declaration) order, so that each waits after the one upstream has settled.
   const settle = async (timeoutMs = 120_000) => {
-    for (const service of SERVICE_SPECS) {
+    for (const service of SERVICE_SPECS.filter((s) => started(s.name))) {
       for (const { stream, durable } of service.consumes) {
         await waitFor(
           async () => {
@@ -109,8 +166,13 @@ export async function startHarness(
     sql,
     prefix,
     dataDir,
+    services,
     retrieval: createClient(RetrievalService, transport("retrieval")),
     ingestion: createClient(IngestionService, transport("ingestion")),
+    registry: createClient(RegistryService, transport("registry")),
+    trainer: started("trainer") ? client("trainer", TrainerService) : undefined,
+    evaluator: started("evaluator") ? client("evaluator", EvaluatorService) : undefined,
+    client,
     settle,
     close: async () => {
       await stack.stop();
@@ -121,4 +183,18 @@ export async function startHarness(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The suite's own model folder: the shared, read-only models (the converted default embedder)
+ * linked in, so that what a suite publishes (a trained adapter) stays in the suite's data dir.
+ */
+async function suiteModelDir(dataDir: string): Promise<string> {
+  const shared = process.env["TAILOR_TEST_MODEL_DIR"] ?? join(ROOT, ".tailor/models");
+  const dir = join(dataDir, "models");
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(shared).catch(() => [])) {
+    await symlink(join(shared, name), join(dir, name));
+  }
+  return dir;
 }

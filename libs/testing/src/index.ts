@@ -1,4 +1,4 @@
-export { type Harness, ROOT, startHarness } from "./harness.js";
+export { DATA_PATH, type Harness, ROOT, startHarness, withDependencies } from "./harness.js";
 export * from "./hostile.js";
 export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
 export { freePort } from "./ports.js";
