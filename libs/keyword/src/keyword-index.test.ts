@@ -191,3 +191,51 @@ describe("KeywordIndex RM3", () => {
     ).toEqual(index.search("t", "jaguar", 10, undefined, { k1: 2, b: 1 }));
   });
 });
+
+describe("KeywordIndex.query", () => {
+  const corpus = () => {
+    const index = new KeywordIndex();
+    index.add("t", "q1", doc("jaguar speed cat predator"));
+    index.add("t", "q2", doc("jaguar cat jungle predator", "other"));
+    index.add("t", "rel", doc("big cat predator hunting in the jungle"));
+    for (let i = 0; i < 30; i++) index.add("t", `f${i}`, doc(`unrelated filler text number ${i}`));
+    return index;
+  };
+
+  it("scores given documents exactly as its search does, with and without RM3", () => {
+    const index = corpus();
+    for (const o of [
+      { bm25: { k1: 1.3, b: 0.7 } },
+      { bm25: { k1: 1.3, b: 0.7 }, rm3: { fbDocs: 2, fbTerms: 5, originalWeight: 0.4 } },
+    ]) {
+      const q = index.query("t", "jaguar cat", o);
+      const hits = q.search(50);
+      expect(hits.length).toBeGreaterThan(1);
+      const scores = q.score([...hits.map((h) => h.id), "missing", "f3"]);
+      expect([...scores.slice(0, hits.length)]).toEqual(hits.map((h) => h.score));
+      expect(scores[hits.length]).toBe(0);
+      expect(scores[hits.length + 1]).toBe(0);
+    }
+    // searchRm3 is the same query's search.
+    const rm3 = { fbDocs: 2, fbTerms: 5, originalWeight: 0.4, bm25: { k1: 1.3, b: 0.7 } };
+    expect(index.searchRm3("t", "jaguar cat", 10, rm3)).toEqual(
+      index.query("t", "jaguar cat", { rm3, bm25: rm3.bm25 }).search(10),
+    );
+  });
+
+  it("filters its search (and RM3's feedback) but scores any document it is given", () => {
+    const index = corpus();
+    const q = index.query("t", "jaguar", { filter: { sources: ["other"] } });
+    expect(q.search(10).map((h) => h.id)).toEqual(["q2"]);
+    expect(q.score(["q1"])[0]).toBeGreaterThan(0);
+  });
+
+  it("is empty for an unknown tenant and reports analysed lengths", () => {
+    const index = corpus();
+    expect(index.query("nobody", "jaguar").search(5)).toEqual([]);
+    expect([...index.query("nobody", "jaguar").score(["q1"])]).toEqual([0]);
+    expect(index.documentLength("t", "q1")).toBe(4);
+    expect(index.documentLength("t", "nope")).toBe(0);
+    expect(index.documentLength("u", "q1")).toBe(0);
+  });
+});

@@ -189,6 +189,51 @@ export class TenantIndex {
     return this.topK(touched.subarray(0, touchedCount), k);
   }
 
+  /** Analysed terms in a live document, or 0. */
+  documentLength(id: string): number {
+    const d = this.idToDoc.get(id);
+    return d === undefined ? 0 : this.docLen[d]!;
+  }
+
+  /**
+   * The score `search` gives each of `ids` (0 for one not held), with the same arithmetic in the
+   * same order so the two agree to the bit; unlike `search` it applies no filter.
+   */
+  scoreDocuments(
+    query: Map<number, number>,
+    ids: readonly string[],
+    params: Bm25Params,
+  ): Float64Array {
+    const out = new Float64Array(ids.length);
+    const n = this.liveCount;
+    if (n === 0 || query.size === 0) return out;
+    const { k1, b } = params;
+    const avgdl = this.totalLen / n;
+    const lenNorm = (k1 * b) / avgdl;
+    const base = k1 * (1 - b);
+    const tfOf = new Map<number, number>();
+    ids.forEach((id, i) => {
+      const d = this.idToDoc.get(id);
+      if (d === undefined) return;
+      const terms = this.docTerms[d]!;
+      const tfs = this.docTfs[d]!;
+      tfOf.clear();
+      for (let j = 0; j < terms.length; j++) tfOf.set(terms[j]!, tfs[j]!);
+      const dl = this.docLen[d]!;
+      let score = 0;
+      for (const [term, weight] of query) {
+        const df = this.df[term]!;
+        const tf = tfOf.get(term);
+        if (df === 0 || weight <= 0 || tf === undefined) continue;
+        const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+        const w = weight * idf * (k1 + 1);
+        score += (w * tf) / (tf + base + lenNorm * dl);
+      }
+      out[i] = score;
+    });
+    return out;
+  }
+
   /** Analyses free text into (term id → query weight); duplicate terms add up, as repeated clauses do in Lucene. */
   queryTerms(text: string): Map<number, number> {
     const q = new Map<number, number>();

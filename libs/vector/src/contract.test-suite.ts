@@ -158,6 +158,47 @@ export function runVectorStoreContract(name: string, factory: () => ContractFact
         expect(await store.search("a", col, axis(0), 5, { metadata: { bucket: "9" } })).toEqual([]);
       }));
 
+    it("drops one tenant's records of one collection only", () =>
+      withStore(async (store, f, col) => {
+        const col2 = `${f.prefix ?? ""}c2`;
+        const recs = (t: string) => [
+          { id: "x", vector: axis(0), payload: payload(t, "x") },
+          { id: "y", vector: axis(1), payload: payload(t, "y") },
+        ];
+        await store.upsert("a", col, recs("a"));
+        await store.upsert("a", col2, recs("a"));
+        await store.upsert("b", col, recs("b"));
+        expect(await store.drop("a", col)).toBe(2);
+        await store.flush();
+        expect(await store.count("a", col)).toBe(0);
+        expect(await store.search("a", col, axis(0), 5)).toEqual([]);
+        expect(await store.has("a", col, ["x", "y"])).toEqual(new Set());
+        expect(await store.has("a", col2, ["y", "nope"])).toEqual(new Set(["y"]));
+        expect(await store.has("b", col, ["x", "y"])).toEqual(new Set(["x", "y"]));
+        expect(await store.count("a", col2)).toBe(2);
+        expect(await store.count("b", col)).toBe(2);
+        expect((await store.search("b", col, axis(0), 1)).map((h) => h.id)).toEqual(["x"]);
+        expect(await store.drop("a", col)).toBe(0);
+        expect(await store.drop("a", `${f.prefix ?? ""}never`)).toBe(0);
+        // The collection lives on for others, and the tenant can build it again.
+        await store.upsert("a", col, recs("a").slice(0, 1));
+        expect(await store.count("a", col)).toBe(1);
+        if (f.reopen) {
+          await store.drop("a", col2);
+          await store.close();
+          const again = await f.reopen();
+          await again.open();
+          try {
+            expect(await again.count("a", col2)).toBe(0);
+            expect(await again.count("a", col)).toBe(1);
+            expect(await again.count("b", col)).toBe(2);
+          } finally {
+            await again.close();
+          }
+          await store.open();
+        }
+      }));
+
     it("keeps collections separate", () =>
       withStore(async (store, f, col) => {
         const col2 = `${f.prefix ?? ""}c2`;

@@ -136,6 +136,16 @@ export class EmbeddedVectorStore implements VectorStore {
     this.afterWrite();
   }
 
+  async drop(tenant: string, collection: string): Promise<number> {
+    const wal = this.requireOpen();
+    const n = this.partitions.get(key(tenant, collection))?.live ?? 0;
+    const op: WalOp = { kind: "drop", tenant, collection };
+    if (!this.apply(op)) return 0;
+    wal.append(encodeWalOp(op));
+    this.afterWrite();
+    return n;
+  }
+
   async search(
     tenant: string,
     collection: string,
@@ -166,6 +176,12 @@ export class EmbeddedVectorStore implements VectorStore {
         n += p.live;
     }
     return n;
+  }
+
+  async has(tenant: string, collection: string, ids: readonly string[]): Promise<Set<string>> {
+    this.requireOpen();
+    const p = this.partitions.get(key(tenant, collection));
+    return new Set(p ? ids.filter((id) => p.has(id)) : []);
   }
 
   async collections(): Promise<string[]> {
@@ -228,6 +244,8 @@ export class EmbeddedVectorStore implements VectorStore {
 
   /** Applies a logged op to memory; returns whether anything changed. */
   private apply(op: WalOp): boolean {
+    // The partition goes whole; the collection's dimension stays for the other tenants in it.
+    if (op.kind === "drop") return this.partitions.delete(key(op.tenant, op.collection));
     if (op.kind === "delete") {
       let changed = false;
       for (const p of this.partitions.values()) {

@@ -42,3 +42,31 @@ describe("EmbeddedVectorStore log", () => {
     }
   });
 });
+
+describe("EmbeddedVectorStore drop", () => {
+  it("replays a logged drop after a crash (no close, no snapshot)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tailor-vector-"));
+    try {
+      const store = new EmbeddedVectorStore({ dir });
+      await store.open();
+      const rec = (t: string) => ({
+        id: "x",
+        vector: Float32Array.of(1, 0, 0, 0),
+        payload: payload(t, "x"),
+      });
+      await store.upsert("a", "v1", [rec("a")]);
+      await store.upsert("b", "v1", [rec("b")]);
+      expect(await store.drop("a", "v1")).toBe(1);
+      await store.flush();
+      const recovered = new EmbeddedVectorStore({ dir });
+      await recovered.open();
+      expect(await recovered.count("a", "v1")).toBe(0);
+      expect(await recovered.count("b", "v1")).toBe(1);
+      expect(await recovered.tenants()).toEqual(["b"]);
+      await recovered.close();
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -70,6 +70,10 @@ export class Partition {
     return this.params.dim;
   }
 
+  has(id: string): boolean {
+    return this.idToNode.has(id);
+  }
+
   get live(): number {
     return this.idToNode.size;
   }

@@ -105,6 +105,16 @@ export class QdrantVectorStore implements VectorStore {
     }
   }
 
+  async drop(tenant: string, collection: string): Promise<number> {
+    if (!(await this.exists(collection))) return 0;
+    const name = qdrantCollectionName(collection);
+    const { count } = await this.client.count(name, { filter: tenantFilter(tenant), exact: true });
+    if (count === 0) return 0;
+    // The tenant filter is the wall: other tenants' points in the same collection stay.
+    await this.client.delete(name, { wait: true, filter: tenantFilter(tenant) });
+    return count;
+  }
+
   search(
     tenant: string,
     collection: string,
@@ -138,6 +148,23 @@ export class QdrantVectorStore implements VectorStore {
       n += res.count;
     }
     return n;
+  }
+
+  async has(tenant: string, collection: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0 || !(await this.exists(collection))) return new Set();
+    // Point ids hash the tenant in: another tenant's chunk of the same id is another point.
+    const byPoint = new Map(ids.map((id) => [pointId(tenant, id), id]));
+    const points = await this.client.retrieve(qdrantCollectionName(collection), {
+      ids: [...byPoint.keys()],
+      with_payload: false,
+      with_vector: false,
+    });
+    const out = new Set<string>();
+    for (const p of points) {
+      const id = byPoint.get(String(p.id));
+      if (id !== undefined) out.add(id);
+    }
+    return out;
   }
 
   async collections(): Promise<string[]> {

@@ -38,6 +38,12 @@ export interface VectorStore {
   upsert(tenant: string, collection: string, records: VectorRecord[]): Promise<void>;
   /** Delete ids of a tenant from every collection; unknown ids are ignored. */
   delete(tenant: string, ids: string[]): Promise<void>;
+  /**
+   * Drops every record of `tenant` in `collection` (one index version), leaving other tenants
+   * and other collections untouched; returns how many records it dropped (0 when none). Durable
+   * once `flush()` returns.
+   */
+  drop(tenant: string, collection: string): Promise<number>;
   search(
     tenant: string,
     collection: string,
@@ -54,6 +60,8 @@ export interface VectorStore {
     filter?: VectorFilter,
   ): Promise<VectorHit[]>;
   count(tenant: string, collection?: string): Promise<number>;
+  /** Which of `ids` the tenant's partition of `collection` holds. */
+  has(tenant: string, collection: string, ids: readonly string[]): Promise<Set<string>>;
   collections(): Promise<string[]>;
   tenants(): Promise<string[]>;
   /** Iterate every record payload of a tenant in a collection (to rebuild the keyword index at start). */

@@ -13,12 +13,16 @@ export type WalOp =
       payloads: ChunkPayload[];
       vectors: Float32Array;
     }
-  | { kind: "delete"; tenant: string; ids: string[] };
+  | { kind: "delete"; tenant: string; ids: string[] }
+  | { kind: "drop"; tenant: string; collection: string };
 
 const KIND_UPSERT = 1;
 const KIND_DELETE = 2;
+const KIND_DROP = 3;
 /** Frame: u32 body length, u32 crc32(body), body = u8 kind, u32 json length, json, raw vectors. */
 const FRAME_HEADER = 8;
+
+const KINDS = { upsert: KIND_UPSERT, delete: KIND_DELETE, drop: KIND_DROP } as const;
 
 /** Encodes one op as a self-checking frame. */
 export function encodeWalOp(op: WalOp): Buffer {
@@ -31,13 +35,15 @@ export function encodeWalOp(op: WalOp): Buffer {
           ids: op.ids,
           payloads: op.payloads,
         }
-      : { tenant: op.tenant, ids: op.ids };
+      : op.kind === "delete"
+        ? { tenant: op.tenant, ids: op.ids }
+        : { tenant: op.tenant, collection: op.collection };
   const json = Buffer.from(JSON.stringify(meta), "utf8");
   const vecBytes = op.kind === "upsert" ? op.vectors.byteLength : 0;
   const bodyLen = 1 + 4 + json.length + vecBytes;
   const buf = Buffer.allocUnsafe(FRAME_HEADER + bodyLen);
   buf.writeUInt32LE(bodyLen, 0);
-  buf.writeUInt8(op.kind === "upsert" ? KIND_UPSERT : KIND_DELETE, FRAME_HEADER);
+  buf.writeUInt8(KINDS[op.kind], FRAME_HEADER);
   buf.writeUInt32LE(json.length, FRAME_HEADER + 1);
   json.copy(buf, FRAME_HEADER + 5);
   if (op.kind === "upsert") {
@@ -79,6 +85,8 @@ function decodeBody(body: Buffer): WalOp {
     payloads?: ChunkPayload[];
   };
   if (kind === KIND_DELETE) return { kind: "delete", tenant: meta.tenant, ids: meta.ids };
+  if (kind === KIND_DROP)
+    return { kind: "drop", tenant: meta.tenant, collection: meta.collection ?? "" };
   const start = 5 + jsonLen;
   // Copy so the floats are 4-byte aligned regardless of where the frame sat in the file.
   const vectors = new Float32Array(

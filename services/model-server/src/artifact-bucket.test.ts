@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { openArtifactBucket, publishArtifactToBucket } from "@tailor/artifacts";
 import { deleteStreams, Subjects } from "@tailor/bus";
 import { writeModelFolder } from "@tailor/models/testing";
-import { openArtifactBucket, publishArtifactToBucket } from "@tailor/artifacts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer } from "./test-server.js";
 

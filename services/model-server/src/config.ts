@@ -1,3 +1,4 @@
+import { type ModelRef, parseModelRef } from "@tailor/artifacts";
 import {
   defaultPorts,
   env,
@@ -7,7 +8,6 @@ import {
   type SharedConfig,
   z,
 } from "@tailor/config";
-import { type ModelRef, parseModelRef } from "@tailor/artifacts";
 
 /** Who may call LoadModel and UnloadModel. */
 export interface AdminConfig {

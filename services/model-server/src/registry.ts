@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { type Artifact, type ArtifactStore, newestVersion, parseModelRef } from "@tailor/artifacts";
 import { loadHfFolder } from "@tailor/models";
 import { type ModelInfo, ModelInfoSchema } from "@tailor/proto";
-import { type Artifact, type ArtifactStore, newestVersion, parseModelRef } from "@tailor/artifacts";
 import { notFound } from "@tailor/service";
 import type { Logger } from "@tailor/telemetry";
 import { CausalLm } from "./runtime/causal-lm.js";
@@ -200,7 +200,7 @@ export class ModelRegistry {
           ...threads,
           name: a.name,
           version: a.version,
-          ...(base?.encoder && { base: base.encoder }),
+          ...(base && { base: base.asBase }),
         });
         model = serveEncoder(encoder, this.o.batch, base);
       }
@@ -242,11 +242,9 @@ export class ModelRegistry {
         Code.FailedPrecondition,
       );
     }
-    const usable = (base.kind === "embedder" || base.kind === "adapter") && base.encoder !== null;
-    if (!usable) {
-      const what = base.kind === "embedder" ? "the built-in embedder" : `a ${base.kind}`;
+    if (base.kind !== "embedder" && base.kind !== "adapter") {
       throw new ConnectError(
-        `base ${base.name}@${base.version} of adapter ${label} is ${what}; an adapter needs a loaded HF embedder`,
+        `base ${base.name}@${base.version} of adapter ${label} is a ${base.kind}; an adapter needs an embedder`,
         Code.FailedPrecondition,
       );
     }

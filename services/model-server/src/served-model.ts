@@ -4,6 +4,7 @@ import { DynamicBatcher } from "./runtime/batcher.js";
 import type { CausalLm } from "./runtime/causal-lm.js";
 import type { OnnxEmbedder } from "./runtime/embedder.js";
 import {
+  type AdapterBase,
   type EncoderModel,
   type LabelScore,
   ModelKindError,
@@ -57,8 +58,8 @@ interface ServedBase {
 export interface ServedEmbedder extends ServedBase {
   readonly kind: "embedder" | "adapter";
   readonly embed: DynamicBatcher<string, EmbeddedText>;
-  /** Null for the built-in GloVe embedder, which cannot be an adapter's base. */
-  readonly encoder: EncoderModel | null;
+  /** The model itself as an adapter's base (unbatched: the adapter's own batcher batches). */
+  readonly asBase: AdapterBase;
 }
 
 export interface ServedReranker extends ServedBase {
@@ -102,7 +103,7 @@ export function serveGlove(model: OnnxEmbedder, limits: BatchLimits): ServedEmbe
     memoryBytes: model.memoryBytes,
     labels: [],
     base: null,
-    encoder: null,
+    asBase: gloveAsBase(model),
     embed,
     get queueDepth() {
       return embed.queueDepth;
@@ -113,6 +114,21 @@ export function serveGlove(model: OnnxEmbedder, limits: BatchLimits): ServedEmbe
     async close() {
       await embed.close();
       await model.close();
+    },
+  };
+}
+
+/** The built-in GloVe embedder as an adapter's base: its normalised mean word vectors. */
+function gloveAsBase(model: OnnxEmbedder): AdapterBase {
+  return {
+    kind: "embedder",
+    name: model.name,
+    version: model.version,
+    dimensions: model.dimensions,
+    maxLength: model.maxTokens,
+    embed: (texts) => model.embed(texts),
+    tokenize() {
+      throw new ModelKindError(`the built-in embedder ${model.name} has no subword tokenizer`);
     },
   };
 }
@@ -152,7 +168,7 @@ export function serveEncoder(
       return {
         ...common,
         kind: model.kind,
-        encoder: model,
+        asBase: model,
         embed,
         get queueDepth() {
           return embed.queueDepth;

@@ -1,12 +1,12 @@
-import { Bus } from "@tailor/bus";
-import { buildGloveModel } from "@tailor/models";
-import { ModelService } from "@tailor/proto";
 import {
   type ArtifactStore,
   LocalArtifactStore,
   ObjectStoreArtifactStore,
   openArtifactBucket,
 } from "@tailor/artifacts";
+import { Bus } from "@tailor/bus";
+import { buildGloveModel } from "@tailor/models";
+import { ModelService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import type { ModelServerConfig } from "./config.js";

@@ -23,6 +23,8 @@ export interface RetrievalConfig extends SharedConfig {
   /** Where the embedded index and retrieval state live. */
   indexDir: string;
   hybrid: HybridConfig;
+  registry: RegistryConfig;
+  indexBuild: IndexBuildConfig;
   batch: { maxMessages: number; maxWaitMs: number };
 }
 
@@ -33,8 +35,20 @@ export interface HybridConfig {
   denseWeight: number;
   /** Candidates taken from each side before fusing. */
   candidates: number;
-  /** Pseudo-relevance feedback (RM3) on the keyword side of hybrid search. */
-  rm3: boolean;
+  /** Pseudo-relevance feedback (RM3) on the keyword side of hybrid search; 0 docs = off. */
+  rm3: { docs: number; terms: number; weight: number };
+}
+
+/** Where retrieval asks which registry version a search runs at, and how much it remembers. */
+export interface RegistryConfig {
+  /** RegistryService (TAILOR_REGISTRY_URL). */
+  url: string;
+  /** Deadline of one registry call: a slow registry must not hold searches for long. */
+  timeoutMs: number;
+  /** Version specs kept (they never change, so they are evicted only for room). */
+  specCacheSize: number;
+  /** (tenant, alias) targets kept; kept up to date by the MODEL stream. */
+  aliasCacheSize: number;
 }
 
 export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
@@ -52,6 +66,16 @@ export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
       TAILOR_RETRIEVAL_DENSE_WEIGHT: z.coerce.number().min(0).max(1).default(0.2),
       TAILOR_RETRIEVAL_CANDIDATES: env.int(100, 10, 5000),
       TAILOR_RETRIEVAL_RM3: env.bool(true),
+      TAILOR_RETRIEVAL_RM3_DOCS: env.int(10, 1, 1000),
+      TAILOR_RETRIEVAL_RM3_TERMS: env.int(10, 1, 1000),
+      TAILOR_RETRIEVAL_RM3_WEIGHT: z.coerce.number().min(0).max(1).default(0.5),
+      TAILOR_INGESTION_URL: env.url(`http://127.0.0.1:${defaultPorts.ingestion}`),
+      TAILOR_RETRIEVAL_BUILD_PAGE: env.int(256, 1, 1024),
+      TAILOR_RETRIEVAL_BUILD_EMBED_BATCH: env.int(256, 1, 4096),
+      TAILOR_REGISTRY_URL: env.url(`http://127.0.0.1:${defaultPorts.registry}`),
+      TAILOR_RETRIEVAL_REGISTRY_TIMEOUT_MS: env.int(3000, 100, 60_000),
+      TAILOR_RETRIEVAL_SPEC_CACHE: env.int(10_000, 1, 10_000_000),
+      TAILOR_RETRIEVAL_ALIAS_CACHE: env.int(100_000, 1, 10_000_000),
       TAILOR_RETRIEVAL_BATCH_MESSAGES: env.int(64, 1, 1024),
       TAILOR_RETRIEVAL_BATCH_WAIT_MS: env.int(20, 0, 10_000),
     },
@@ -72,11 +96,36 @@ export function parseRetrievalConfig(e: NodeJS.ProcessEnv): RetrievalConfig {
       fusion: v.TAILOR_RETRIEVAL_FUSION,
       denseWeight: v.TAILOR_RETRIEVAL_DENSE_WEIGHT,
       candidates: v.TAILOR_RETRIEVAL_CANDIDATES,
-      rm3: v.TAILOR_RETRIEVAL_RM3,
+      rm3: {
+        docs: v.TAILOR_RETRIEVAL_RM3 ? v.TAILOR_RETRIEVAL_RM3_DOCS : 0,
+        terms: v.TAILOR_RETRIEVAL_RM3_TERMS,
+        weight: v.TAILOR_RETRIEVAL_RM3_WEIGHT,
+      },
+    },
+    indexBuild: {
+      ingestionUrl: v.TAILOR_INGESTION_URL,
+      pageSize: v.TAILOR_RETRIEVAL_BUILD_PAGE,
+      embedBatch: v.TAILOR_RETRIEVAL_BUILD_EMBED_BATCH,
+    },
+    registry: {
+      url: v.TAILOR_REGISTRY_URL,
+      timeoutMs: v.TAILOR_RETRIEVAL_REGISTRY_TIMEOUT_MS,
+      specCacheSize: v.TAILOR_RETRIEVAL_SPEC_CACHE,
+      aliasCacheSize: v.TAILOR_RETRIEVAL_ALIAS_CACHE,
     },
     batch: {
       maxMessages: v.TAILOR_RETRIEVAL_BATCH_MESSAGES,
       maxWaitMs: v.TAILOR_RETRIEVAL_BATCH_WAIT_MS,
     },
   };
+}
+
+/** What building and dropping index versions needs. */
+export interface IndexBuildConfig {
+  /** IngestionService, where a build lists the tenant's chunks (TAILOR_INGESTION_URL). */
+  ingestionUrl: string;
+  /** Chunks per ListChunks message (TAILOR_RETRIEVAL_BUILD_PAGE). */
+  pageSize: number;
+  /** Texts per Embed call when re-embedding (TAILOR_RETRIEVAL_BUILD_EMBED_BATCH). */
+  embedBatch: number;
 }

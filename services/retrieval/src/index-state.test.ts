@@ -42,4 +42,32 @@ describe("IndexState served versions", () => {
       indexId: s.indexId,
     });
   });
+
+  it("keeps each tenant's built index versions across a restart, and forgets a dropped one", async () => {
+    dir = await mkdtemp(join(tmpdir(), "tailor-index-state-"));
+    const a = new IndexState(dir);
+    await a.open();
+    // Concurrent writes share one file: each must land whole, the last one winning.
+    await Promise.all([
+      a.putIndexVersion("acme", "ad@1", { status: "building", after: "0a", stale: false }),
+      a.putIndexVersion("acme", "ad@2", { status: "live", after: "", stale: false }),
+      a.putIndexVersion("globex", "ad@1", { status: "live", after: "", stale: true }),
+      a.putIndexVersion("acme", "ad@1", { status: "building", after: "0b", stale: false }),
+    ]);
+    const b = new IndexState(dir);
+    await b.open();
+    expect(b.indexId).toBe(a.indexId);
+    expect(Object.fromEntries(b.indexVersionsOf("acme"))).toEqual({
+      "ad@1": { status: "building", after: "0b", stale: false },
+      "ad@2": { status: "live", after: "", stale: false },
+    });
+    expect(b.indexVersion("globex", "ad@1")?.stale).toBe(true);
+    expect(b.indexVersionsOf("initech").size).toBe(0);
+    await b.removeIndexVersion("acme", "ad@1");
+    await b.removeIndexVersion("globex", "ad@1");
+    const c = new IndexState(dir);
+    await c.open();
+    expect([...c.indexVersionsOf("acme").keys()]).toEqual(["ad@2"]);
+    expect(c.indexVersionsOf("globex").size).toBe(0);
+  });
 });

@@ -13,6 +13,21 @@ interface StateFile {
   indexId?: string;
   /** Tenants served at another index version than the default, by tenant. */
   served?: Record<string, string>;
+  /** Index versions built beside the served one, by tenant, then by `name@version`. */
+  versions?: Record<string, Record<string, IndexVersionRecord>>;
+}
+
+/**
+ * An index version built for a tenant beside the one the embedding events fill. `building`: a
+ * BuildIndexVersion has not finished (`after` is the last chunk id whose vector is durable, where
+ * a resumed build continues); `live`: built, and kept current by re-embedding what the events
+ * bring. `stale`: a change could not be embedded at it (its embedder was away), so a new build
+ * must run before it is whole again.
+ */
+export interface IndexVersionRecord {
+  status: "building" | "live";
+  after: string;
+  stale: boolean;
 }
 
 /**
@@ -25,6 +40,8 @@ export class IndexState {
   private readonly tombstones = new Set<string>();
   private pending: string[] = [];
   private readonly served = new Map<string, string>();
+  private readonly versions = new Map<string, Map<string, IndexVersionRecord>>();
+  private writing: Promise<void> = Promise.resolve();
   /** The index version (`name@version`) tenants without an override are served at; set at start. */
   defaultVersion = "";
   /** Names this index's durable consumer: a new or wiped index gets a new one and replays the stream. */
@@ -39,6 +56,8 @@ export class IndexState {
     const state = await readFile(join(this.dir, "state.json"), "utf8").catch(() => "");
     const parsed: StateFile = state ? (JSON.parse(state) as StateFile) : {};
     for (const [tenant, v] of Object.entries(parsed.served ?? {})) this.served.set(tenant, v);
+    for (const [tenant, byVersion] of Object.entries(parsed.versions ?? {}))
+      this.versions.set(tenant, new Map(Object.entries(byVersion)));
     this.indexId = parsed.layout === LAYOUT ? (parsed.indexId ?? "") : "";
     if (!this.indexId) {
       this.indexId = randomBytes(6).toString("hex");
@@ -58,6 +77,34 @@ export class IndexState {
     await this.writeState();
   }
 
+  /** The index versions built (or being built) for `tenant` beside the event-filled one. */
+  indexVersionsOf(tenant: string): ReadonlyMap<string, IndexVersionRecord> {
+    return this.versions.get(tenant) ?? new Map();
+  }
+
+  indexVersion(tenant: string, version: string): IndexVersionRecord | undefined {
+    return this.versions.get(tenant)?.get(version);
+  }
+
+  /** Records (or updates) a built index version of `tenant`. Durable on return. */
+  async putIndexVersion(tenant: string, version: string, rec: IndexVersionRecord): Promise<void> {
+    let m = this.versions.get(tenant);
+    if (!m) {
+      m = new Map();
+      this.versions.set(tenant, m);
+    }
+    m.set(version, { ...rec });
+    await this.writeState();
+  }
+
+  /** Forgets a built index version of `tenant` (its vectors are the caller's). Durable on return. */
+  async removeIndexVersion(tenant: string, version: string): Promise<void> {
+    const m = this.versions.get(tenant);
+    if (!m?.delete(version)) return;
+    if (m.size === 0) this.versions.delete(tenant);
+    await this.writeState();
+  }
+
   isDeleted(chunkId: string): boolean {
     return this.tombstones.has(chunkId);
   }
@@ -70,15 +117,25 @@ export class IndexState {
     }
   }
 
-  private async writeState(): Promise<void> {
-    const tmp = join(this.dir, "state.json.tmp");
-    const body: StateFile = {
-      layout: LAYOUT,
-      indexId: this.indexId,
-      served: Object.fromEntries(this.served),
-    };
-    await writeFile(tmp, JSON.stringify(body));
-    await rename(tmp, join(this.dir, "state.json"));
+  /** Writes are chained: two at once would share the temporary file. Each writes the latest state. */
+  private writeState(): Promise<void> {
+    const next = this.writing
+      .catch(() => {})
+      .then(async () => {
+        const tmp = join(this.dir, "state.json.tmp");
+        const body: StateFile = {
+          layout: LAYOUT,
+          indexId: this.indexId,
+          served: Object.fromEntries(this.served),
+          versions: Object.fromEntries(
+            [...this.versions].map(([tenant, m]) => [tenant, Object.fromEntries(m)]),
+          ),
+        };
+        await writeFile(tmp, JSON.stringify(body));
+        await rename(tmp, join(this.dir, "state.json"));
+      });
+    this.writing = next;
+    return next;
   }
 
   /** Appends new tombstones and fsyncs; called before acknowledging the messages that made them. */

@@ -18,6 +18,13 @@ import type { ChunkCatalog } from "./catalog.js";
 import type { RetrievalConfig } from "./config.js";
 import type { IndexState } from "./index-state.js";
 
+/** Re-embeds what the events brought at `eventVersion` at a tenant's other index versions. */
+export type Mirror = (
+  tenant: string,
+  eventVersion: string,
+  records: VectorRecord[],
+) => Promise<void>;
+
 /**
  * Consumes `embedding.>` into the vector store, the keyword index and the catalog. A batch is
  * made durable (vector log fsync, tombstones) before its messages are acknowledged.
@@ -34,6 +41,8 @@ export class Indexer {
     private readonly state: IndexState,
     private readonly config: RetrievalConfig,
     logger: Logger,
+    /** Keeps built index versions current; never fails a message (it marks a version stale). */
+    private readonly mirror?: Mirror,
   ) {
     this.subjects = bus.subjects;
     this.consumer = new DurableConsumer(bus, {
@@ -61,17 +70,31 @@ export class Indexer {
 
   private async handle(msgs: JsMsg[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
+    // What this batch indexed, by tenant and event version: re-embedded at the tenant's other
+    // index versions in as few model calls as the batch allows.
+    const indexed = new Map<string, { tenant: string; version: string; records: VectorRecord[] }>();
     for (const m of msgs) {
       // Indexing is CPU work on the thread that answers searches: yield between messages so a
       // search waits for at most one message's inserts, not a whole batch.
       await new Promise<void>((r) => setImmediate(r));
       try {
-        await this.apply(m);
+        const done = await this.apply(m);
+        if (done && this.mirror && this.state.indexVersionsOf(done.tenant).size > 0) {
+          const k = `${done.tenant}\u0000${done.version}`;
+          const group = indexed.get(k) ?? {
+            tenant: done.tenant,
+            version: done.version,
+            records: [],
+          };
+          group.records.push(...done.records);
+          indexed.set(k, group);
+        }
         outcomes.push({ ok: true });
       } catch (err) {
         outcomes.push({ ok: false, error: err });
       }
     }
+    for (const g of indexed.values()) await this.mirror?.(g.tenant, g.version, g.records);
     try {
       await Promise.all([this.store.flush(), this.state.flush()]);
     } catch (err) {
@@ -80,7 +103,10 @@ export class Indexer {
     return outcomes;
   }
 
-  private async apply(m: JsMsg): Promise<void> {
+  /** Applies one message; returns what it upserted (for the other index versions). */
+  private async apply(
+    m: JsMsg,
+  ): Promise<{ tenant: string; version: string; records: VectorRecord[] } | undefined> {
     const type = readAttributes(m.headers).type;
     if (type === Events.embeddingsDeleted.type) {
       const ev = decodeEvent(Events.embeddingsDeleted, m);
@@ -93,7 +119,7 @@ export class Indexer {
         this.keyword.remove(ev.tenant, id);
         this.catalog.remove(ev.tenant, id);
       }
-      return;
+      return undefined;
     }
     if (type !== Events.embeddingsReady.type)
       throw new PoisonMessageError(`unexpected ce-type ${type ?? "(none)"}`);
@@ -101,7 +127,7 @@ export class Indexer {
     // The subject's tenant is what NATS permissions can fence; a payload may not name another.
     if (ev.tenant) this.subjects.requireSubjectTenant(m.subject, "embedding", ev.tenant);
     const records = toRecords(ev).filter((r) => !this.state.isDeleted(r.id));
-    if (records.length === 0) return;
+    if (records.length === 0) return undefined;
     // Vectors of version V go into index version V only, beside the others; which one a tenant
     // is served at never follows the events.
     await this.store.upsert(ev.tenant, indexVersionOf(ev), records);
@@ -114,6 +140,7 @@ export class Indexer {
       });
       this.catalog.put(ev.tenant, r.id, r.payload);
     }
+    return { tenant: ev.tenant, version: indexVersionOf(ev), records };
   }
 }
 

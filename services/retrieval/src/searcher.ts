@@ -1,11 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { EmbedderClient, parseEmbedderRef } from "@tailor/clients";
-import type { KeywordIndex } from "@tailor/keyword";
+import type { KeywordIndex, KeywordQuery } from "@tailor/keyword";
 import type { Logger } from "@tailor/telemetry";
 import type { ChunkPayload, VectorFilter, VectorStore } from "@tailor/vector";
 import type { ChunkCatalog } from "./catalog.js";
-import type { HybridConfig } from "./config.js";
 import type { IndexState } from "./index-state.js";
+import { computeFeatures, type Features } from "./ranking/features.js";
+import { fuse } from "./ranking/fusion.js";
+import { rerank } from "./ranking/reranker.js";
+import type { SearchSpec } from "./versions/spec.js";
 
 export type Mode = "dense" | "keyword" | "hybrid";
 
@@ -15,8 +18,12 @@ export interface SearchQuery {
   k: number;
   mode: Mode;
   filter?: VectorFilter;
-  /** Exact index version (`name@version`) to search; empty: the version the tenant is served at. */
-  modelVersion?: string;
+  /** How to search: a registry version's spec, or the service's defaults (embedder "" = served). */
+  spec: SearchSpec;
+  /** What named the spec's index version, for errors (`model_version`, `version retrieval@v3`). */
+  namedBy?: string;
+  /** Compute each hit's ranking features (a reranker computes them anyway). */
+  withFeatures?: boolean;
 }
 
 /** What a search found, and whether it is less than the mode asked for. */
@@ -32,15 +39,33 @@ export interface SearchResult {
 
 export interface Hit {
   id: string;
+  /** Fused score (a reranker reorders hits without changing it). */
   score: number;
   denseScore: number;
   keywordScore: number;
   payload: ChunkPayload;
+  /** Present when the query asked for features. */
+  features?: Features;
+}
+
+/** The two sides of one search and their fusion. */
+interface Sides {
+  /** Keyword side in rank order ([] when it did not run). */
+  kw: Hit[];
+  /** Dense side in rank order ([] when it did not run or failed). */
+  dn: Hit[];
+  /** The query the keyword side ran. */
+  kwQuery?: KeywordQuery;
+  /** Every candidate in fused order. */
+  fused: Hit[];
+  denseDegraded: boolean;
+  warnings: string[];
 }
 
 /**
- * Dense, keyword or hybrid search over one tenant's chunks. The dense side embeds the query at
- * exactly the index version it searches, so vectors of two versions are never compared.
+ * Dense, keyword or hybrid search over one tenant's chunks at one spec. The dense side embeds
+ * the query at exactly the index version it searches, so vectors of two versions are never
+ * compared; hybrid search fuses both sides and lets the spec's reranker reorder the head.
  */
 export class Searcher {
   /** One client per exact version: every query embedding names the version of its index. */
@@ -52,34 +77,62 @@ export class Searcher {
     private readonly catalog: ChunkCatalog,
     private readonly state: IndexState,
     private readonly modelServerUrl: string,
-    private readonly hybrid: HybridConfig,
     private readonly logger: Logger,
   ) {}
 
   async search(q: SearchQuery, o: { signal?: AbortSignal } = {}): Promise<SearchResult> {
-    const version = q.modelVersion || this.state.servedVersion(q.tenant);
-    if (q.modelVersion && (await this.store.count(q.tenant, q.modelVersion)) === 0) {
+    const served = this.state.servedVersion(q.tenant);
+    const version = q.spec.embedder || served;
+    // The served version may simply be empty yet; any other must have been built for the tenant.
+    if (version !== served && (await this.store.count(q.tenant, version)) === 0) {
       throw new ConnectError(
-        `model_version: tenant ${q.tenant} has no index version ${q.modelVersion}`,
+        `${q.namedBy ?? "model_version"}: tenant ${q.tenant} has no index version ${version}`,
         Code.FailedPrecondition,
       );
     }
-    const r = await this.searchAt(q, version, o.signal);
-    return { ...r, modelVersion: version };
+    const sides = await this.sides(q, version, o.signal);
+    let ranked = sides.fused;
+    // The reranker was trained on fused hybrid candidates; one-sided modes show that side as is.
+    const reranker = q.mode === "hybrid" ? q.spec.reranker : undefined;
+    if (q.withFeatures || reranker) {
+      const depth = reranker ? reranker.depth || ranked.length : 0;
+      const head = ranked.slice(0, Math.max(q.k, depth));
+      const features = this.features(q, head, sides);
+      head.forEach((h, i) => {
+        h.features = features[i];
+      });
+      if (reranker) ranked = rerank(reranker, ranked, (h) => h.features ?? {});
+    }
+    const hits = ranked.slice(0, q.k);
+    if (!q.withFeatures) for (const h of hits) delete h.features;
+    return {
+      hits,
+      denseDegraded: sides.denseDegraded,
+      warnings: sides.warnings,
+      modelVersion: version,
+    };
   }
 
-  private async searchAt(
-    q: SearchQuery,
-    version: string,
-    signal?: AbortSignal,
-  ): Promise<Omit<SearchResult, "modelVersion">> {
+  private async sides(q: SearchQuery, version: string, signal?: AbortSignal): Promise<Sides> {
+    const none = { kw: [], dn: [], denseDegraded: false, warnings: [] };
     switch (q.mode) {
-      case "dense":
-        return this.denseOnly(q, version, signal);
-      case "keyword":
-        return { hits: this.keywordSide(q, q.k, false), denseDegraded: false, warnings: [] };
+      case "dense": {
+        let dn: Hit[];
+        try {
+          dn = await this.dense(q, version, q.k, signal);
+        } catch (err) {
+          throw this.embedFailure(err, signal);
+        }
+        return { ...none, dn, fused: dn };
+      }
+      case "keyword": {
+        // Keyword mode is plain BM25 at the spec's k1/b; RM3 belongs to hybrid's keyword side.
+        const kwQuery = this.keywordQuery(q, false);
+        const kw = this.hitsOf(q.tenant, kwQuery, q.k);
+        return { ...none, kw, kwQuery, fused: kw };
+      }
       case "hybrid":
-        return this.fuse(q, version, signal);
+        return this.hybrid(q, version, signal);
       default: {
         const never: never = q.mode;
         throw new Error(`unknown mode ${String(never)}`);
@@ -87,20 +140,76 @@ export class Searcher {
     }
   }
 
-  private async denseOnly(
-    q: SearchQuery,
-    version: string,
-    signal?: AbortSignal,
-  ): Promise<Omit<SearchResult, "modelVersion">> {
+  /** Both sides' candidates, fused; a failed dense side leaves the keyword side, marked as such. */
+  private async hybrid(q: SearchQuery, version: string, signal?: AbortSignal): Promise<Sides> {
+    const n = Math.max(q.k, q.spec.candidates);
+    const kwQuery = this.keywordQuery(q, true);
+    const kw = this.hitsOf(q.tenant, kwQuery, n);
+    let dn: Hit[];
     try {
-      return {
-        hits: await this.dense(q, version, q.k, signal),
-        denseDegraded: false,
-        warnings: [],
-      };
+      dn = await this.dense(q, version, n, signal);
     } catch (err) {
-      throw this.embedFailure(err, signal);
+      const failure = this.embedFailure(err, signal);
+      if (signal?.aborted) throw failure;
+      return {
+        kw,
+        dn: [],
+        kwQuery,
+        fused: kw,
+        denseDegraded: true,
+        warnings: [`hybrid search answered from the keyword side only: ${failure.rawMessage}`],
+      };
     }
+    return {
+      kw,
+      dn,
+      kwQuery,
+      fused: fuse(kw, dn, q.spec),
+      denseDegraded: false,
+      warnings: [],
+    };
+  }
+
+  private keywordQuery(q: SearchQuery, withRm3: boolean): KeywordQuery {
+    const rm3 = withRm3 ? q.spec.rm3 : undefined;
+    return this.keyword.query(q.tenant, q.query, {
+      bm25: q.spec.bm25,
+      rm3: rm3 ? { fbDocs: rm3.docs, fbTerms: rm3.terms, originalWeight: rm3.weight } : undefined,
+      filter: q.filter,
+    });
+  }
+
+  private hitsOf(tenant: string, query: KeywordQuery, k: number): Hit[] {
+    const out: Hit[] = [];
+    for (const h of query.search(k)) {
+      const payload = this.catalog.get(tenant, h.id);
+      if (payload)
+        out.push({ id: h.id, score: h.score, denseScore: 0, keywordScore: h.score, payload });
+    }
+    return out;
+  }
+
+  /** Features of `head` (fused order); keyword scores are exact for every candidate. */
+  private features(q: SearchQuery, head: Hit[], sides: Sides): Features[] {
+    const ids = head.map((h) => h.id);
+    const plainSide = sides.kwQuery && !(q.mode === "hybrid" && q.spec.rm3);
+    const bm25 = (plainSide ? sides.kwQuery! : this.keywordQuery(q, false)).score(ids);
+    let rm3: Float64Array | undefined;
+    if (q.spec.rm3)
+      rm3 = (
+        q.mode === "hybrid" && sides.kwQuery ? sides.kwQuery : this.keywordQuery(q, true)
+      ).score(ids);
+    return computeFeatures(
+      head.map((h) => ({ id: h.id, title: h.payload.title, score: h.score })),
+      {
+        query: q.query,
+        bm25,
+        rm3,
+        keywordRank: new Map(sides.kw.map((h, i) => [h.id, i])),
+        dense: new Map(sides.dn.map((h, i) => [h.id, { rank: i, score: h.denseScore }])),
+        length: (id) => this.keyword.documentLength(q.tenant, id),
+      },
+    );
   }
 
   /**
@@ -133,7 +242,6 @@ export class Searcher {
         "no embedding version is served yet: the model-server has not answered since retrieval started",
         Code.Unavailable,
       );
-    if (!version) return [];
     const r = await this.embedderAt(version).embedOnce([q.query], signal);
     const hits = await this.store.search(q.tenant, version, r.vectors, k, q.filter);
     return hits.map((h) => ({
@@ -156,77 +264,5 @@ export class Searcher {
       this.embedders.set(version, client);
     }
     return client;
-  }
-
-  private keywordSide(q: SearchQuery, k: number, rm3: boolean): Hit[] {
-    const hits = rm3
-      ? this.keyword.searchRm3(q.tenant, q.query, k, undefined, q.filter)
-      : this.keyword.search(q.tenant, q.query, k, q.filter);
-    const out: Hit[] = [];
-    for (const h of hits) {
-      const payload = this.catalog.get(q.tenant, h.id);
-      if (payload)
-        out.push({ id: h.id, score: h.score, denseScore: 0, keywordScore: h.score, payload });
-    }
-    return out;
-  }
-
-  /**
-   * Hybrid: take candidates from both sides and fuse. Linear fusion of max-normalised scores with
-   * a small dense weight is the default because weak averaged word vectors drag plain rank fusion
-   * below keyword search alone (see shared/notes/retrieval-lessons.md).
-   */
-  private async fuse(
-    q: SearchQuery,
-    version: string,
-    signal?: AbortSignal,
-  ): Promise<Omit<SearchResult, "modelVersion">> {
-    const n = Math.max(q.k, this.hybrid.candidates);
-    const kw = this.keywordSide(q, n, this.hybrid.rm3);
-    let dn: Hit[];
-    try {
-      dn = await this.dense(q, version, n, signal);
-    } catch (err) {
-      // A missing dense side still leaves a useful answer: the keyword hits, marked as such.
-      const failure = this.embedFailure(err, signal);
-      if (signal?.aborted) throw failure;
-      return {
-        hits: kw.slice(0, q.k),
-        denseDegraded: true,
-        warnings: [`hybrid search answered from the keyword side only: ${failure.rawMessage}`],
-      };
-    }
-    const merged = new Map<string, Hit>();
-    if (this.hybrid.fusion === "rrf") {
-      const add = (list: Hit[], side: "dense" | "keyword") =>
-        list.forEach((h, rank) => {
-          const m = merged.get(h.id) ?? { ...h, score: 0, denseScore: 0, keywordScore: 0 };
-          m.score += 1 / (60 + rank + 1);
-          if (side === "dense") m.denseScore = h.denseScore;
-          else m.keywordScore = h.keywordScore;
-          merged.set(h.id, m);
-        });
-      add(kw, "keyword");
-      add(dn, "dense");
-    } else {
-      const w = this.hybrid.denseWeight;
-      const kwMax = kw[0]?.keywordScore || 1;
-      const dnMax = dn[0]?.denseScore || 1;
-      const dnMin = dn.length > 0 ? Math.min(...dn.map((h) => h.denseScore)) : 0;
-      const dnRange = dnMax - dnMin || 1;
-      for (const h of kw) merged.set(h.id, { ...h, score: (1 - w) * (h.keywordScore / kwMax) });
-      for (const h of dn) {
-        const part = w * ((h.denseScore - dnMin) / dnRange);
-        const m = merged.get(h.id);
-        if (m) {
-          m.score += part;
-          m.denseScore = h.denseScore;
-        } else merged.set(h.id, { ...h, score: part });
-      }
-    }
-    const hits = [...merged.values()]
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
-      .slice(0, q.k);
-    return { hits, denseDegraded: false, warnings: [] };
   }
 }

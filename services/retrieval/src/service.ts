@@ -1,20 +1,26 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Bus } from "@tailor/bus";
 import { formatEmbedderRef, resolveEmbedder } from "@tailor/clients";
 import { KeywordIndex } from "@tailor/keyword";
-import { RetrievalService } from "@tailor/proto";
+import { IngestionService, RegistryService, RetrievalService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { createLogger, type Logger } from "@tailor/telemetry";
 import { EmbeddedVectorStore, QdrantVectorStore, type VectorStore } from "@tailor/vector";
 import { ChunkCatalog } from "./catalog.js";
-import type { RetrievalConfig } from "./config.js";
+import type { IndexBuildConfig, RetrievalConfig } from "./config.js";
+import { IndexBuilder } from "./index-builder.js";
 import { IndexState } from "./index-state.js";
 import { indexVersions } from "./index-versions.js";
 import { Indexer } from "./indexer.js";
+import { buildIndexVersion } from "./rpc/build-index-version.js";
 import { checkChunks } from "./rpc/check-chunks.js";
+import { dropIndexVersion } from "./rpc/drop-index-version.js";
 import { search } from "./rpc/search.js";
 import { stats } from "./rpc/stats.js";
 import { Searcher } from "./searcher.js";
+import { createVersions } from "./versions/versions.js";
 
 export interface RetrievalServiceHandle extends Service {
   readonly port: number;
@@ -24,7 +30,11 @@ export interface RetrievalServiceHandle extends Service {
 /** Builds the retrieval service: embedding events in, RetrievalService.Search out. */
 export async function create(
   config: RetrievalConfig,
-  o: { logger?: Logger } = {},
+  o: {
+    logger?: Logger;
+    /** Index version builds; default from TAILOR_INGESTION_URL and TAILOR_RETRIEVAL_BUILD_*. */
+    indexBuild?: IndexBuildConfig;
+  } = {},
 ): Promise<RetrievalServiceHandle> {
   const logger = o.logger ?? createLogger("retrieval");
   const store: VectorStore = config.qdrantUrl
@@ -33,15 +43,28 @@ export async function create(
   const state = new IndexState(config.indexDir);
   const keyword = new KeywordIndex();
   const catalog = new ChunkCatalog();
-  const searcher = new Searcher(
+  const indexBuild = o.indexBuild ?? config.indexBuild;
+  const builder = new IndexBuilder(
     store,
-    keyword,
-    catalog,
     state,
+    catalog,
+    createClient(IngestionService, createGrpcTransport({ baseUrl: indexBuild.ingestionUrl })),
     config.modelServerUrl,
-    config.hybrid,
+    indexBuild,
     logger,
   );
+  const drops = {
+    store,
+    state,
+    builder,
+    registry: createClient(RegistryService, createGrpcTransport({ baseUrl: config.registry.url })),
+    registryTimeoutMs: config.registry.timeoutMs,
+    logger,
+  };
+  const searcher = new Searcher(store, keyword, catalog, state, config.modelServerUrl, logger);
+  const versions = createVersions(config, state, logger, {
+    hasData: (tenant) => catalog.chunks(tenant) > 0,
+  });
   const abort = new AbortController();
   let bus: Bus | undefined;
   let indexer: Indexer | undefined;
@@ -54,9 +77,16 @@ export async function create(
     readMaxBytes: 1024 * 1024,
     routes: (router) =>
       router.service(RetrievalService, {
-        search: (req, ctx) => search(searcher, req, ctx.signal),
-        checkChunks: (req) => checkChunks(catalog, state.servedVersion(req.tenant), req),
+        search: (req, ctx) =>
+          search(
+            { searcher, resolver: versions.resolver, defaults: config.hybrid },
+            req,
+            ctx.signal,
+          ),
+        checkChunks: (req) => checkChunks(catalog, store, state.servedVersion(req.tenant), req),
         stats: (req) => stats(catalog, store, state, req),
+        buildIndexVersion: (req) => buildIndexVersion(builder, req),
+        dropIndexVersion: (req) => dropIndexVersion(drops, req),
       }),
   });
   let destroyed: Promise<void> | undefined;
@@ -93,8 +123,11 @@ export async function create(
         replicas: config.busReplicas,
         logger,
       });
-      indexer = new Indexer(bus, store, keyword, catalog, state, config, logger);
+      indexer = new Indexer(bus, store, keyword, catalog, state, config, logger, (t, v, r) =>
+        builder.mirror(t, v, r),
+      );
       await indexer.start();
+      await versions.follow(bus);
       await server.listen();
       logger.info(
         {
@@ -109,7 +142,9 @@ export async function create(
       destroyed ??= (async () => {
         abort.abort();
         await server.close();
+        await builder.stop();
         await indexer?.stop();
+        await versions.stop();
         await bus?.close();
         await state.flush();
         await store.close();

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { isModelLoadError } from "@tailor/models";
 import { ArtifactIntegrityError, ArtifactNotFoundError } from "@tailor/artifacts";
+import { isModelLoadError } from "@tailor/models";
 import { invalidArgument } from "@tailor/service";
 import { ModelLoadFailedError } from "../registry.js";
 import {

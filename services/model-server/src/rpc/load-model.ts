@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
+import { parseModelRef } from "@tailor/artifacts";
 import {
   type LoadModelRequest,
   type LoadModelResponse,
   LoadModelResponseSchema,
 } from "@tailor/proto";
-import { parseModelRef } from "@tailor/artifacts";
 import { invalidArgument } from "@tailor/service";
 import { infoOf, type ModelRegistry } from "../registry.js";
 import { loadError } from "./errors.js";

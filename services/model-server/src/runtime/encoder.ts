@@ -28,7 +28,7 @@ export interface EncoderLoadOptions {
   readonly intraOpThreads?: number;
   readonly interOpThreads?: number;
   /** The embedder an adapter runs after; required for adapters, ignored otherwise. */
-  readonly base?: EncoderModel;
+  readonly base?: AdapterBase;
   /** Overrides the name (default: config.json `name`, else the folder name). */
   readonly name?: string;
   /** Overrides the version (default: config.json `version`, else a content hash). */
@@ -39,6 +39,26 @@ export interface EncoderLoadOptions {
   readonly maxBatchTexts?: number;
   /** Most padded tokens (batch × longest) per model call (default 16,384). */
   readonly maxBatchTokens?: number;
+}
+
+/**
+ * What an adapter runs after: any embedder (an HF encoder, the built-in GloVe embedder, or
+ * another adapter) whose sentence vectors the adapter transforms. The vectors it feeds are the
+ * base's final ones (pooled and, as the base is configured, L2-normalised): exactly what the
+ * base's Embed answers, and so what a trainer that embedded its pairs through Embed trained on.
+ */
+export interface AdapterBase {
+  readonly kind: EncoderKind;
+  readonly name: string;
+  readonly version: string;
+  readonly dimensions: number;
+  /** Tokens per text after truncation. */
+  readonly maxLength: number;
+  embed(texts: readonly string[]): Promise<EncoderEmbedResult>;
+  tokenize(
+    texts: readonly string[],
+    opts?: { pairs?: readonly string[]; addSpecialTokens?: boolean },
+  ): TokenizedText[];
 }
 
 /** Output of {@link EncoderModel.embed}. */
@@ -94,7 +114,7 @@ export class EncoderModel {
   readonly normalize: boolean;
   private readonly session: ort.InferenceSession;
   private readonly tokenizer: HfTokenizer | null;
-  private readonly base: EncoderModel | null;
+  private readonly base: AdapterBase | null;
   private readonly outputName: string;
   private readonly feedTokenTypes: boolean;
   private readonly multiLabel: boolean;
@@ -337,7 +357,7 @@ export class EncoderModel {
   }
 }
 
-function checkedBase(folder: HfFolder, base: EncoderModel | undefined): EncoderModel {
+function checkedBase(folder: HfFolder, base: AdapterBase | undefined): AdapterBase {
   if (!base)
     throw new ModelLoadError(
       `adapter ${folder.dir} needs its base embedder loaded first`,
@@ -354,7 +374,15 @@ function checkedBase(folder: HfFolder, base: EncoderModel | undefined): EncoderM
       folder.dir,
     );
   }
-  if (folder.config.base !== undefined && folder.config.base !== base.name)
+  const declared = folder.config.base;
+  // A base pinned at an exact version is what the adapter was trained on: any other base would
+  // serve vectors under the adapter's name that no training ever produced.
+  if (declared?.includes("@") && declared !== `${base.name}@${base.version}`)
+    throw new ModelLoadError(
+      `adapter ${folder.dir} was trained after ${declared}, not ${base.name}@${base.version}`,
+      folder.dir,
+    );
+  if (declared !== undefined && !declared.includes("@") && declared !== base.name)
     log.warn(
       { dir: folder.dir, declared: folder.config.base, base: base.name },
       "adapter base name differs",
@@ -365,7 +393,7 @@ function checkedBase(folder: HfFolder, base: EncoderModel | undefined): EncoderM
 function contentVersion(
   folder: HfFolder,
   modelBytes: Uint8Array,
-  base: EncoderModel | null,
+  base: AdapterBase | null,
 ): string {
   const hash = createHash("sha256").update(modelBytes).update(folder.configText);
   // Tokenisation changes outputs as much as weights do; an adapter's output also depends on its base.
