@@ -26,6 +26,17 @@ export {
   type TrainingPair,
 } from "./pair-stream.js";
 export {
+  type LinearRankerModel,
+  ndcg10,
+  type RankingQuery,
+  RerankerDataError,
+  type RerankerEpoch,
+  type RerankerTrainingOptions,
+  type RerankerTrainingResult,
+  scoreLinearRanker,
+  trainLinearRanker,
+} from "./reranker.js";
+export {
   checkRetrievalParams,
   DEFAULT_RETRIEVAL_GRID,
   DEFAULT_RETRIEVAL_PARAMS,
@@ -39,6 +50,7 @@ export {
   type RetrievalParamsTuningOptions,
   retrievalParamsRun,
   tuneRetrievalParams,
+  tuneRetrievalParamsAsync,
 } from "./retrieval-params.js";
 export {
   AdapterTrainer,

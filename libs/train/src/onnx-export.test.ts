@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalArtifactStore, publishArtifact } from "@tailor/artifacts";
 import { loadHfFolder } from "@tailor/models/hf-folder";
 import { mulberry32 } from "@tailor/models/random";
-import { LocalArtifactStore, publishArtifact } from "@tailor/artifacts";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdapterSpec, applyAdapter, parameterLayout } from "./adapter.js";

@@ -85,7 +85,11 @@ export function buildAdapterOnnx(spec: AdapterSpec, params: Params): Uint8Array 
 export interface AdapterFolderOptions {
   readonly spec: AdapterSpec;
   readonly params: Params;
-  /** Name of the base embedder the adapter follows (the model-server checks its dimensions). */
+  /**
+   * The base embedder the adapter follows, best as the exact `name@version` its training vectors
+   * came from (e.g. `glove-sg-100d@8cedccd40fe9`): the model-server then chains the adapter after
+   * that version only and refuses any other base. A bare name is matched by name alone.
+   */
   readonly base: string;
   readonly name?: string;
   /** Leave unset when the registry names the version at publish time. */

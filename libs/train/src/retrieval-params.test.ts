@@ -9,7 +9,9 @@ import {
   evaluateRetrievalParams,
   type KeywordCorpus,
   type RetrievalParamsTuning,
+  retrievalParamsRun,
   tuneRetrievalParams,
+  tuneRetrievalParamsAsync,
 } from "./retrieval-params.js";
 
 const CISI = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../shared/data/cisi");
@@ -120,7 +122,7 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
     expect(heldDefault.numQueries).toBe(heldOut.qrels.size);
   });
 
-  it("keeps a JSON history whose scores never fall within an ascent, and repeats with a seed", () => {
+  it("keeps a JSON history whose scores never fall within an ascent, and repeats with a seed", async () => {
     expect(tuning.history[0]).toMatchObject({ ascent: 0, param: "start" });
     expect(tuning.history.length).toBeGreaterThan(5);
     expect(new Set(tuning.history.map((h) => h.ascent)).size).toBe(3);
@@ -133,9 +135,10 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
     expect(tuning.ndcg10).toBe(bestStep);
     expect(JSON.parse(JSON.stringify(tuning))).toEqual(tuning);
     const quick = { seed: 3, maxRounds: 1, restarts: 1, samples: 4 };
-    expect(tuneRetrievalParams(corpus, train, quick)).toEqual(
-      tuneRetrievalParams(corpus, train, quick),
-    );
+    const once = tuneRetrievalParams(corpus, train, quick);
+    expect(tuneRetrievalParams(corpus, train, quick)).toEqual(once);
+    // The async form gives the event loop turns but the very same run.
+    expect(await tuneRetrievalParamsAsync(corpus, train, quick)).toEqual(once);
   });
 
   it("stops at the evaluation budget and refuses a train set without judgments", () => {
@@ -146,5 +149,26 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
       /no judged train queries/,
     );
     expect(() => tuneRetrievalParams(corpus, train, { grid: { b: [1.5] } })).toThrow(/b = 1.5/);
+  });
+});
+
+describe("a chunk index judged by document", () => {
+  it("ranks each document at its best chunk, once", () => {
+    const index = new KeywordIndex();
+    const add = (id: string, text: string) =>
+      index.add("t", id, { title: "", text, source: "s", metadata: {} });
+    add("a#0", "tomato soup recipe tomato");
+    add("a#1", "tomato garden");
+    add("b#0", "bread recipe");
+    const corpus: KeywordCorpus = { index, tenant: "t", documentOf: (id) => id.split("#")[0] };
+    const set: EvalSet = {
+      queries: [{ id: "1", text: "tomato recipe" }],
+      qrels: new Map([["1", new Map([["a", 1]])]]),
+    };
+    const params = { ...DEFAULT_RETRIEVAL_PARAMS, originalWeight: 1 };
+    const r = evaluateRetrievalParams(corpus, set, params);
+    expect(r.mean.ndcg_cut_10).toBe(1);
+    const run = retrievalParamsRun(corpus, set.queries, params);
+    expect(run.get("1")!.map((d) => d.docId)).toEqual(["a", "b"]);
   });
 });

@@ -44,6 +44,12 @@ export const DEFAULT_RETRIEVAL_GRID: Readonly<Record<RetrievalParamName, readonl
 export interface KeywordCorpus {
   index: KeywordIndex;
   tenant: string;
+  /**
+   * When the index holds chunks (as retrieval's does) and judgments name documents: the document
+   * of a chunk id. A document then ranks at its best chunk, as a per-document evaluation of
+   * retrieval's chunk hits does.
+   */
+  documentOf?: (id: string) => string | undefined;
 }
 
 export interface RetrievalParamsStep {
@@ -134,10 +140,7 @@ export function retrievalParamsRun(
       fbTerms: params.fbTerms,
       originalWeight: params.originalWeight,
     });
-    run.set(
-      q.id,
-      hits.map((h) => ({ docId: h.id, score: h.score })),
-    );
+    run.set(q.id, toDocuments(corpus, hits));
   }
   return run;
 }
@@ -167,6 +170,36 @@ export function tuneRetrievalParams(
   train: EvalSet,
   opts: RetrievalParamsTuningOptions = {},
 ): RetrievalParamsTuning {
+  const steps = tuning(corpus, train, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * {@link tuneRetrievalParams} that gives the event loop a turn after every evaluation, so a
+ * long tuning does not starve timers (a job's lease heartbeat) or I/O. Same result, same bits.
+ */
+export async function tuneRetrievalParamsAsync(
+  corpus: KeywordCorpus,
+  train: EvalSet,
+  opts: RetrievalParamsTuningOptions = {},
+): Promise<RetrievalParamsTuning> {
+  const steps = tuning(corpus, train, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The tuning as a generator that yields after each evaluation over the train queries. */
+function* tuning(
+  corpus: KeywordCorpus,
+  train: EvalSet,
+  opts: RetrievalParamsTuningOptions,
+): Generator<void, RetrievalParamsTuning> {
   const judged = train.queries.filter((q) => train.qrels.has(q.id));
   if (judged.length === 0) throw new RangeError("retrieval params: no judged train queries");
   const start = checkRetrievalParams({ ...(opts.start ?? DEFAULT_RETRIEVAL_PARAMS) });
@@ -184,13 +217,14 @@ export function tuneRetrievalParams(
   const rand = mulberry32(opts.seed ?? 0);
   const cache = new Map<string, number>();
   const budgetLeft = (p: RetrievalParams) => cache.size < maxEvaluations || cache.has(keyOf(p));
-  const score = (p: RetrievalParams): number => {
+  const score = function* (p: RetrievalParams): Generator<void, number> {
     const key = keyOf(p);
     let s = cache.get(key);
     if (s === undefined) {
       opts.signal?.throwIfAborted();
       s = evaluate(retrievalParamsRun(corpus, judged, p, depth), train.qrels).mean.ndcg_cut_10;
       cache.set(key, s);
+      yield;
     }
     return s;
   };
@@ -202,10 +236,13 @@ export function tuneRetrievalParams(
   let stopReason: RetrievalParamsStopReason = "converged";
   let rounds = 0;
 
-  const ascend = (ascent: number, from: RetrievalParams): RetrievalParams => {
+  const ascend = function* (
+    ascent: number,
+    from: RetrievalParams,
+  ): Generator<void, RetrievalParams> {
     stopReason = "converged";
     let current = from;
-    let best = score(current);
+    let best = yield* score(current);
     record({
       ascent,
       round: 0,
@@ -228,7 +265,7 @@ export function tuneRetrievalParams(
             stopReason = "max_evaluations";
             break;
           }
-          const s = score(candidate);
+          const s = yield* score(candidate);
           tried.push({ value, ndcg10: s });
           if (s > bestScore) {
             bestScore = s;
@@ -250,24 +287,24 @@ export function tuneRetrievalParams(
     return current;
   };
 
-  let params = ascend(0, start);
-  const startNdcg10 = score(start);
+  let params = yield* ascend(0, start);
+  const startNdcg10 = yield* score(start);
   const samples: { params: RetrievalParams; ndcg10: number }[] = [];
   for (let i = 0; i < sampleCount && stopReason !== "max_evaluations"; i++) {
     const p = Object.fromEntries(
       PARAM_NAMES.map((n) => [n, grid[n][Math.floor(rand() * grid[n].length)]!]),
     ) as unknown as RetrievalParams;
     if (!budgetLeft(p)) stopReason = "max_evaluations";
-    else samples.push({ params: p, ndcg10: score(p) });
+    else samples.push({ params: p, ndcg10: yield* score(p) });
   }
   const starts = [...samples].sort((a, b) => b.ndcg10 - a.ndcg10).slice(0, restarts);
   for (let r = 0; r < starts.length && stopReason !== "max_evaluations"; r++) {
-    const found = ascend(r + 1, starts[r]!.params);
-    if (score(found) > score(params)) params = found;
+    const found = yield* ascend(r + 1, starts[r]!.params);
+    if ((yield* score(found)) > (yield* score(params))) params = found;
   }
   return {
     params,
-    ndcg10: score(params),
+    ndcg10: yield* score(params),
     start,
     startNdcg10,
     evaluations: cache.size,
@@ -276,6 +313,24 @@ export function tuneRetrievalParams(
     samples,
     history,
   };
+}
+
+/** Hits as ranked documents: chunk ids collapse to their document at its first (best) chunk. */
+function toDocuments(
+  corpus: KeywordCorpus,
+  hits: readonly { id: string; score: number }[],
+): { docId: string; score: number }[] {
+  const documentOf = corpus.documentOf;
+  if (!documentOf) return hits.map((h) => ({ docId: h.id, score: h.score }));
+  const seen = new Set<string>();
+  const out: { docId: string; score: number }[] = [];
+  for (const h of hits) {
+    const docId = documentOf(h.id);
+    if (docId === undefined || seen.has(docId)) continue;
+    seen.add(docId);
+    out.push({ docId, score: h.score });
+  }
+  return out;
 }
 
 function keyOf(p: RetrievalParams): string {

@@ -1,0 +1,2 @@
+export { parseTrainerConfig, type TrainerConfig } from "./config.js";
+export { create, type TrainerServiceHandle } from "./service.js";

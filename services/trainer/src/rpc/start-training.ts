@@ -1,0 +1,65 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type StartTrainingRequest,
+  type StartTrainingResponse,
+  StartTrainingResponseSchema,
+} from "@tailor/proto";
+import type { TrainerContext } from "../context.js";
+import { toJob } from "../jobs/job-view.js";
+import { checkTrainingRequest } from "../jobs/request.js";
+import { guarded } from "./errors.js";
+
+/**
+ * Queues a training job. The eval set is looked up first so that a wrong name or a set with
+ * no judged query is refused now, with its name, rather than failing a job later.
+ */
+export function startTraining(
+  ctx: TrainerContext,
+  req: StartTrainingRequest,
+  signal?: AbortSignal,
+): Promise<StartTrainingResponse> {
+  return guarded(async () => {
+    const n = checkTrainingRequest({ ...req, model: "retrieval" });
+    // A repeated request id answers with the job the first call queued, whatever changed since.
+    const seen = n.requestId ? await ctx.store.byRequestId(n.tenant, n.requestId) : undefined;
+    if (seen) return create(StartTrainingResponseSchema, { job: toJob(seen) });
+    await checkEvalSets(ctx, n.tenant, n.evalSet, n.heldoutEvalSet, signal);
+    const { job, created } = await ctx.store.create(n);
+    if (created) ctx.wake();
+    return create(StartTrainingResponseSchema, { job: toJob(job) });
+  });
+}
+
+async function checkEvalSets(
+  ctx: TrainerContext,
+  tenant: string,
+  evalSet: string,
+  heldout: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const set = await ctx.remote.getEvalSet(tenant, evalSet, true, signal).catch((err: unknown) => {
+    throw named(err, "eval_set", evalSet);
+  });
+  if (set.judgedQueryCount === 0)
+    throw new ConnectError(
+      `eval_set: ${evalSet} has no judged query (nothing to train on)`,
+      Code.FailedPrecondition,
+    );
+  if (heldout)
+    await ctx.remote.getEvalSet(tenant, heldout, true, signal).catch((err: unknown) => {
+      throw named(err, "heldout_eval_set", heldout);
+    });
+}
+
+function named(err: unknown, field: string, name: string): unknown {
+  const ce = ConnectError.from(err);
+  if (ce.code === Code.NotFound)
+    return new ConnectError(`${field}: eval set ${name} not found`, Code.NotFound);
+  if (ce.code === Code.InvalidArgument)
+    return new ConnectError(`${field}: ${ce.rawMessage}`, Code.InvalidArgument);
+  return new ConnectError(
+    `${field}: the evaluator could not be asked about ${name} (${Code[ce.code]})`,
+    Code.Unavailable,
+  );
+}
