@@ -1,12 +1,11 @@
 import { join } from "node:path";
 import { publishDataEvent } from "@tailor/bus";
-import { percentile } from "@tailor/eval";
+import { loadCisi, percentile } from "@tailor/eval";
 import { buildGloveModel } from "@tailor/models";
 import { SearchMode } from "@tailor/proto";
 import { ROOT, startHarness, waitFor } from "@tailor/testing";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { measureRawEmbedder } from "./embedder-raw.js";
-import { loadCisi } from "./lib/cisi.js";
 
 /**
  * 20,000 documents through the real pipeline: docs/s and chunks/s from the first publish to the

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { publishArtifact } from "@tailor/artifacts";
 import { Stack } from "@tailor/deploy-local";
 import { percentile } from "@tailor/eval";
 import { buildGloveModel } from "@tailor/models";
@@ -15,7 +16,6 @@ import {
   writeModelFolder,
 } from "@tailor/models/testing";
 import { ModelService } from "@tailor/proto";
-import { publishArtifact } from "@tailor/artifacts";
 import { freePort, ROOT, testNatsUrl } from "@tailor/testing";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
 import { EncoderModel } from "../../services/model-server/src/runtime/encoder.js";

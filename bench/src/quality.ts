@@ -1,8 +1,7 @@
 import { publishDataEvent } from "@tailor/bus";
-import { binaryQrels, evaluate, pairedPermutationTest, type Run } from "@tailor/eval";
+import { binaryQrels, evaluate, loadCisi, pairedPermutationTest, type Run } from "@tailor/eval";
 import { SearchMode } from "@tailor/proto";
 import { startHarness, waitFor } from "@tailor/testing";
-import { loadCisi } from "./lib/cisi.js";
 
 /**
  * CISI through the real pipeline (NATS → ingestion → embedding → retrieval), then MAP, nDCG@10

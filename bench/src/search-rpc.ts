@@ -4,14 +4,13 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Stack } from "@tailor/deploy-local";
-import { percentile } from "@tailor/eval";
+import { loadCisi, percentile } from "@tailor/eval";
 import { buildGloveModel } from "@tailor/models";
 import { mulberry32 } from "@tailor/models/random";
 import { RetrievalService, SearchMode } from "@tailor/proto";
 import { freePort, ROOT, testNatsUrl, uniquePrefix, withTestBusPrefix } from "@tailor/testing";
 import { EmbeddedVectorStore, type VectorRecord } from "@tailor/vector";
 import { OnnxEmbedder } from "../../services/model-server/src/runtime/embedder.js";
-import { loadCisi } from "./lib/cisi.js";
 
 /**
  * RetrievalService.Search at 100,000 chunks of real text with real GloVe vectors: ANN recall@10

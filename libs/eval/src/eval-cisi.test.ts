@@ -1,3 +1,5 @@
+import { describe, expect, it } from "vitest";
+import { loadCisi } from "./cisi.js";
 import {
   compareSystems,
   evaluate,
@@ -7,9 +9,7 @@ import {
   splitEvalSet,
   trecEvalSet,
   writeTrecRun,
-} from "@tailor/eval";
-import { describe, expect, it } from "vitest";
-import { loadCisi } from "./cisi.js";
+} from "./index.js";
 
 // The real CISI files, turned into the two files `tailor evalset import` reads.
 const cisi = loadCisi();

@@ -1,4 +1,15 @@
 export {
+  type CisiCollection,
+  type CisiDoc,
+  type CisiQuery,
+  cisiDir,
+  findRepoRoot,
+  loadCisi,
+  parseCisiDocs,
+  parseCisiQrels,
+  parseCisiQueries,
+} from "./cisi.js";
+export {
   type Comparison,
   compareSystems,
   DEFAULT_GATE,

@@ -53,6 +53,21 @@ describe("parseQaJsonl", () => {
     expect(bad("[1,2]")).toThrow(/^qa\.jsonl:2: line: /);
   });
 
+  it("takes relevant_document_ids (the evaluator API's name) as bare ids", () => {
+    const line = { id: "q", question: "x", answer: "y", relevant_document_ids: ["d1", "d2"] };
+    const set = parseQaJsonl(JSON.stringify(line), "f");
+    expect(set.qrels.get("q")).toEqual(
+      new Map([
+        ["d1", 1],
+        ["d2", 1],
+      ]),
+    );
+    const both = { ...line, relevant: ["d3"] };
+    expect(() => parseQaJsonl(JSON.stringify(both), "f")).toThrow("f:1: give relevant or");
+    const bad = { ...line, relevant_document_ids: ["ok", "bad\u0000"] };
+    expect(() => parseQaJsonl(JSON.stringify(bad), "f")).toThrow(/^f:1: relevant\[1\] holds a NUL/);
+  });
+
   it("bounds what it produces", () => {
     const lines = ["a", "b", "c"].map((id) => JSON.stringify({ id, question: "q" })).join("\n");
     expect(() => parseQaJsonl(lines, "f", { maxQueries: 2 })).toThrow("f:3: more than 2 queries");

@@ -21,6 +21,8 @@ import type { Qrels } from "./trec-eval.js";
  * - `relevant` (optional, default []): relevant document ids; a bare id has grade 1, an object
  *   gives its grade (an integer; ≥ 1 is relevant, nDCG uses it as the gain). A line without
  *   relevant documents is kept but not scored by the retrieval metrics.
+ * - `relevant_document_ids` (optional): the evaluator API's name, bare ids of grade 1; a line
+ *   may hold it or `relevant`, not both.
  * Other keys are refused, so a misspelt `relevant` cannot silently leave a query unjudged.
  */
 const qaLineSchema = z.strictObject({
@@ -36,6 +38,7 @@ const qaLineSchema = z.strictObject({
     )
     .max(100_000)
     .default([]),
+  relevant_document_ids: z.array(z.string()).max(100_000).optional(),
 });
 
 export type QaLine = z.input<typeof qaLineSchema>;
@@ -75,6 +78,11 @@ export function parseQaJsonl(text: string, file: string, limits: ParseLimits = {
       throw new EvalSetParseError(file, n, `${issuePath(issue.path) || "line"}: ${issue.message}`);
     }
     const line = parsed.data;
+    if (line.relevant_document_ids !== undefined) {
+      if (line.relevant.length > 0)
+        throw new EvalSetParseError(file, n, "give relevant or relevant_document_ids, not both");
+      line.relevant = line.relevant_document_ids;
+    }
     const id = checkField(file, n, "id", line.id, ID_RULE);
     if (seen.has(id)) throw new EvalSetParseError(file, n, "duplicate id");
     seen.add(id);
