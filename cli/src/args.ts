@@ -53,3 +53,60 @@ export function printable(s: string, max = 300): string {
 export function count(n: number | bigint, noun: string): string {
   return `${n} ${noun}${n === 1 || n === 1n ? "" : "s"}`;
 }
+
+/** Registry versions are `<model>@v<n>` (`retrieval@v3`), named by the registry. */
+const VERSION = /^[A-Za-z0-9_-]{1,128}@v[1-9]\d{0,8}$/;
+
+/** `--version`/`--base`: a registry version, refused before anything is sent. */
+export function registryVersion(value: string): string {
+  if (!VERSION.test(value))
+    throw new InvalidArgumentError("Expected a registry version such as retrieval@v2");
+  return value;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Eval set names: what a file name may hold, nothing a terminal or a path could misread. */
+export function setName(value: string): string {
+  if (!NAME.test(value))
+    throw new InvalidArgumentError(
+      "Use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+    );
+  return value;
+}
+
+/** `--weight`: a canary's share of traffic, in (0, 1]. */
+export function weight(value: string): number {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || !(n > 0) || n > 1)
+    throw new InvalidArgumentError("Expected a share of traffic above 0 and at most 1 (e.g. 0.1)");
+  return n;
+}
+
+/** `--seed`: an unsigned 64-bit integer, the proto's type. */
+export function seed(value: string): bigint {
+  if (!/^\d{1,20}$/.test(value) || BigInt(value) >= 2n ** 64n)
+    throw new InvalidArgumentError("Expected a whole number from 0 to 18446744073709551615");
+  return BigInt(value);
+}
+
+/** Job ids as the trainer names them; only bounded and printable here, the trainer judges. */
+export function jobId(value: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(value))
+    throw new InvalidArgumentError("Expected a job id (letters, digits, '.', ':', '_' or '-')");
+  return value;
+}
+
+/** A TREC run tag: one whitespace-free field of every run line. */
+export function runTag(value: string): string {
+  if (!/^[\x21-\x7e]{1,128}$/.test(value))
+    throw new InvalidArgumentError("Use 1 to 128 printable characters without spaces");
+  return value;
+}
+
+/** `--reason`: kept with the alias history; bounded and without control characters. */
+export function reason(value: string): string {
+  if (value.length > 1000 || new RegExp(CONTROL.source).test(value))
+    throw new InvalidArgumentError("Use at most 1000 characters, no control characters");
+  return value;
+}

@@ -30,7 +30,18 @@ describe("tailor without a stack: help, versions, usage errors and exit codes", 
   it("--help lists the commands, examples and exit codes; --version prints the version", async () => {
     const help = await runCli(["--help"], { cwd });
     expect(help.code).toBe(0);
-    for (const c of ["ingest", "search", "stats", "list", "get", "delete", "models"])
+    for (const c of [
+      "ingest",
+      "search",
+      "stats",
+      "list",
+      "get",
+      "delete",
+      "evalset",
+      "train",
+      "eval",
+      "models",
+    ])
       expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
     expect(help.stdout).toContain("Exit codes:");
     expect(help.stdout).toContain("Examples:");
@@ -49,6 +60,18 @@ describe("tailor without a stack: help, versions, usage errors and exit codes", 
       ["delete"],
       ["models"],
       ["models", "publish"],
+      ["models", "list"],
+      ["models", "show"],
+      ["models", "promote"],
+      ["models", "rollback"],
+      ["evalset"],
+      ["evalset", "import"],
+      ["evalset", "list"],
+      ["train"],
+      ["train", "watch"],
+      ["train", "cancel"],
+      ["train", "list"],
+      ["eval"],
     ]) {
       const r = await runCli([...args, "--help"], { cwd });
       expect(r.code, args.join(" ")).toBe(0);
@@ -58,7 +81,7 @@ describe("tailor without a stack: help, versions, usage errors and exit codes", 
     expect(ingest.code).toBe(0);
     expect(ingest.stdout).toContain("--on-error");
     expect(ingest.stdout).toContain("$ tailor ingest --tenant acme");
-  });
+  }, 120_000);
 
   it("a misspelt command or option exits 2 with a suggestion", async () => {
     const cmd = await runCli(["serch", "--tenant", "a", "q"], { cwd });
@@ -71,6 +94,38 @@ describe("tailor without a stack: help, versions, usage errors and exit codes", 
     const missing = await runCli(["stats"], { cwd });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("--tenant");
+    // `train` runs and has subcommands: a misspelt one is reported as such, not as its options.
+    const sub = await runCli(["train", "cancle", "--tenant", "a", "--job", "j"], { cwd });
+    expect(sub.code).toBe(2);
+    expect(sub.stderr.trim()).toBe(
+      "tailor: unknown command 'cancle' — did you mean cancel? (see: tailor train --help)",
+    );
+    const group = await runCli(["evalset", "imprt"], { cwd });
+    expect(group.stderr).toContain("did you mean import?");
+  });
+
+  it("the loop's values are checked before anything is sent", async () => {
+    const both = await runCli(
+      ["eval", "--tenant", "a", "--evalset", "s", "--version", "retrieval@v2", "--alias", "prod"],
+      { cwd },
+    );
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("cannot be used with option '--alias <alias>'");
+    const weight = await runCli(
+      ["models", "promote", "--tenant", "a", "retrieval@v2", "--alias", "canary", "--weight", "0"],
+      { cwd },
+    );
+    expect(weight.code).toBe(2);
+    expect(weight.stderr).toContain("above 0 and at most 1");
+    const version = await runCli(["search", "--tenant", "a", "--version", "v2", "q"], { cwd });
+    expect(version.code).toBe(2);
+    expect(version.stderr).toContain("Expected a registry version such as retrieval@v2");
+    const file = await runCli(
+      ["evalset", "import", "--tenant", "a", "--name", "s", "--topics", "nope.tsv", "--qrels", "q"],
+      { cwd },
+    );
+    expect(file.code).toBe(1);
+    expect(file.stderr.trim()).toBe("tailor: --topics nope.tsv: no such file");
   });
 
   it('--tenant "acme corp" is one line naming the rule, exit 2, no stack trace', async () => {
@@ -91,7 +146,16 @@ describe("tailor without a stack: help, versions, usage errors and exit codes", 
     });
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `tailor: retrieval at 127.0.0.1:${port} is not answering (UNAVAILABLE) — is the stack up? npm run up`,
+      `tailor: retrieval at 127.0.0.1:${port} is not answering (UNAVAILABLE) — is the stack up? npm run up (or set TAILOR_RETRIEVAL_URL)`,
+    );
+    const trainer = await runCli(["train", "--tenant", "a", "--kind", "all", "--evalset", "s"], {
+      cwd,
+      env: { TAILOR_TRAINER_URL: `http://127.0.0.1:${port}` },
+      timeoutMs: 15_000,
+    });
+    expect(trainer.code).toBe(1);
+    expect(trainer.stderr.trim()).toBe(
+      `tailor: trainer at 127.0.0.1:${port} is not answering (UNAVAILABLE) — is the stack up? npm run up (or set TAILOR_TRAINER_URL)`,
     );
   });
 

@@ -16,6 +16,10 @@ export interface CliConfig {
   ingestionUrl: string;
   retrievalUrl: string;
   modelServerUrl: string;
+  registryUrl: string;
+  trainerUrl: string;
+  evaluatorUrl: string;
+  guardUrl: string;
   dataDir: string;
   /** The model-server's admin token: TAILOR_MODEL_SERVER_ADMIN_TOKEN or the local stack's file. */
   adminToken?: string;
@@ -31,6 +35,10 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
       TAILOR_INGESTION_PORT: env.port(defaultPorts.ingestion),
       TAILOR_RETRIEVAL_PORT: env.port(defaultPorts.retrieval),
       TAILOR_MODEL_SERVER_PORT: env.port(defaultPorts.modelServer),
+      TAILOR_REGISTRY_PORT: env.port(defaultPorts.registry),
+      TAILOR_TRAINER_PORT: env.port(defaultPorts.trainer),
+      TAILOR_EVALUATOR_PORT: env.port(defaultPorts.evaluator),
+      TAILOR_GUARD_PORT: env.port(defaultPorts.guard),
     },
     e,
   );
@@ -41,6 +49,10 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
       TAILOR_INGESTION_URL: env.url(`http://127.0.0.1:${ports.TAILOR_INGESTION_PORT}`),
       TAILOR_RETRIEVAL_URL: env.url(`http://127.0.0.1:${ports.TAILOR_RETRIEVAL_PORT}`),
       TAILOR_MODEL_SERVER_URL: env.url(`http://127.0.0.1:${ports.TAILOR_MODEL_SERVER_PORT}`),
+      TAILOR_REGISTRY_URL: env.url(`http://127.0.0.1:${ports.TAILOR_REGISTRY_PORT}`),
+      TAILOR_TRAINER_URL: env.url(`http://127.0.0.1:${ports.TAILOR_TRAINER_PORT}`),
+      TAILOR_EVALUATOR_URL: env.url(`http://127.0.0.1:${ports.TAILOR_EVALUATOR_PORT}`),
+      TAILOR_GUARD_URL: env.url(`http://127.0.0.1:${ports.TAILOR_GUARD_PORT}`),
       TAILOR_DATA_DIR: env.str(".tailor/data"),
     },
     e,
@@ -52,6 +64,10 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
     ingestionUrl: v.TAILOR_INGESTION_URL,
     retrievalUrl: v.TAILOR_RETRIEVAL_URL,
     modelServerUrl: v.TAILOR_MODEL_SERVER_URL,
+    registryUrl: v.TAILOR_REGISTRY_URL,
+    trainerUrl: v.TAILOR_TRAINER_URL,
+    evaluatorUrl: v.TAILOR_EVALUATOR_URL,
+    guardUrl: v.TAILOR_GUARD_URL,
     dataDir: v.TAILOR_DATA_DIR,
     // The launcher keeps a prefixed stack's data (and its token) under prefixes/<prefix>.
     adminToken: readAdminToken(

@@ -31,6 +31,12 @@ export class ServiceCallError extends Error {
   }
 }
 
+/** Ctrl-C while waiting: the work goes on where it runs; the message says how to follow or stop it. */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  readonly code = "interrupted";
+}
+
 /** NATS did not let us in. */
 export class BusConnectError extends Error {
   override readonly name = "BusConnectError";
@@ -59,6 +65,7 @@ const NOT_ANSWERING = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESE
 export function describeError(err: unknown): { message: string; exitCode: number } {
   if (err instanceof UsageError) return { message: err.message, exitCode: EXIT.usage };
   if (err instanceof CliError) return { message: err.message, exitCode: EXIT.failed };
+  if (err instanceof InterruptedError) return { message: err.message, exitCode: EXIT.interrupted };
   if (err instanceof ServiceCallError) {
     return { message: describeCall(err), exitCode: EXIT.failed };
   }
@@ -89,23 +96,34 @@ export function describeError(err: unknown): { message: string; exitCode: number
   return { message: e?.message ?? String(err), exitCode: EXIT.failed };
 }
 
+/** `model-server` → `TAILOR_MODEL_SERVER_URL`, the variable that moves it. */
+export function urlVariable(service: string): string {
+  return `TAILOR_${service.toUpperCase().replace(/-/g, "_")}_URL`;
+}
+
 function describeCall(err: ServiceCallError): string {
   const where = `${err.service} at ${hostOf(err.url)}`;
+  const upHint = `${UP_HINT} (or set ${urlVariable(err.service)})`;
   const raw = err.cause.rawMessage;
   const name = codeName(err.cause.code);
   switch (err.cause.code) {
     case Code.Unavailable:
       return NOT_ANSWERING.test(raw)
-        ? `${where} is not answering (${name}) — ${UP_HINT}`
+        ? `${where} is not answering (${name}) — ${upHint}`
         : `${where}: ${raw} (${name}) — try again in a moment`;
     case Code.DeadlineExceeded:
-      return `${where} did not answer within ${err.timeoutMs / 1000} s (${name}) — ${UP_HINT}; a slow call may need a larger --timeout`;
+      return `${where} did not answer within ${err.timeoutMs / 1000} s (${name}) — ${upHint}; a slow call may need a larger --timeout`;
     case Code.Unimplemented:
       return `${where} does not offer this call (${name}) — is it an older version? restart it with npm run up`;
     case Code.InvalidArgument:
       return `${err.service} refused the request: ${raw} (${name})`;
     case Code.NotFound:
       return `${raw} (${name})`;
+    case Code.AlreadyExists:
+    case Code.FailedPrecondition:
+      return `${err.service}: ${raw} (${name})`;
+    case Code.ResourceExhausted:
+      return `${err.service} refused the request: ${raw} (${name})`;
     default:
       return `${where}: ${raw} (${name})`;
   }

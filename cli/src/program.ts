@@ -1,6 +1,8 @@
 import { Command, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
-import { intIn, keyValue, seconds, token, tokens } from "./args.js";
+import { intIn, keyValue, registryVersion, runTag, seconds, token, tokens } from "./args.js";
+import { addLoopCommands } from "./program-loop.js";
+import { addModelCommands } from "./program-models.js";
 import { formatUsageError } from "./usage.js";
 
 /** Options every command understands. */
@@ -16,6 +18,10 @@ Environment:
   TAILOR_INGESTION_URL      ingestion service (default http://127.0.0.1:$TAILOR_INGESTION_PORT, 7101)
   TAILOR_RETRIEVAL_URL      retrieval service (default http://127.0.0.1:$TAILOR_RETRIEVAL_PORT, 7103)
   TAILOR_MODEL_SERVER_URL   model-server (default http://127.0.0.1:$TAILOR_MODEL_SERVER_PORT, 7104)
+  TAILOR_REGISTRY_URL       model registry (default http://127.0.0.1:$TAILOR_REGISTRY_PORT, 7105)
+  TAILOR_TRAINER_URL        trainer (default http://127.0.0.1:$TAILOR_TRAINER_PORT, 7106)
+  TAILOR_EVALUATOR_URL      evaluator (default http://127.0.0.1:$TAILOR_EVALUATOR_PORT, 7107)
+  TAILOR_GUARD_URL          guard (default http://127.0.0.1:$TAILOR_GUARD_PORT, 7108)
   TAILOR_DATA_DIR           models publish stores under $TAILOR_DATA_DIR/models (default .tailor/data)
 
 Exit codes:
@@ -23,6 +29,7 @@ Exit codes:
   1  the operation failed: the stack did not answer, a document was not found, ingest skipped
      or could not publish a document, --wait ran out of time
   2  usage error: unknown command or option, a missing or invalid value
+  130  interrupted (Ctrl-C); a training job goes on running on the trainer
 `;
 
 /** Usage errors as one line that points at the command's help. */
@@ -33,19 +40,39 @@ function usageOutput(path: string) {
 }
 
 /** `--timeout` and `--debug` after the command too (`tailor stats --tenant a --timeout 2`). */
-function withCommon(cmd: Command): Command {
+function withCommon(cmd: Command, timeoutDefault = "10"): Command {
   return cmd
     .addOption(
       new Option(
         "--timeout <seconds>",
-        "how long one call to the stack may take (default: 10)",
+        `how long one call to the stack may take (default: ${timeoutDefault})`,
       ).argParser(seconds),
     )
     .option("--debug", "print the stack trace of an unexpected error");
 }
 
 /** What an action resolves to: the exit code. */
-type Run = () => Promise<number>;
+export type Run = () => Promise<number>;
+
+/** What the command files (program-loop.ts, program-models.ts) build their commands with. */
+export interface Kit {
+  /** A subcommand of `parent` with --timeout/--debug, one-line usage errors and examples. */
+  command(
+    parent: Command,
+    name: string,
+    description: string,
+    examples: string[],
+    slowTimeoutMs?: number,
+  ): Command;
+  /** `-t, --tenant`, required unless the command is in `tenantOptional`. */
+  tenant(description?: string): Option;
+  /** The options every command understands; a slow call's own default deadline if given. */
+  globals(cmd: Command, slowTimeoutMs?: number): Globals;
+  done(run: Run): void;
+  tenantOptional: Set<Command>;
+  /** Checks that must come before the required-tenant check (a misspelt subcommand). */
+  prechecks: Map<Command, (cmd: Command) => void>;
+}
 
 /**
  * The command tree, its help and its validation. Actions load their module only when they run,
@@ -57,7 +84,7 @@ export function buildProgram(done: (run: Run) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(formatUsageError(str, "tailor")) })
     .description(
-      "Tailor's command line: ingest documents, search them, look into the index and manage models.",
+      "Tailor's command line: ingest documents, search them, look into the index, manage models, and customise retrieval (eval sets, training, evaluation, promotion).",
     )
     .version(pkg.version, "-v, --version", "print the version")
     .helpOption("-h, --help", "show help")
@@ -78,30 +105,59 @@ Examples:
   $ tailor search --tenant acme "how do I rotate the keys"
   $ tailor stats --tenant acme
   $ tailor list --tenant acme
+  $ tailor evalset import --tenant acme --name train --topics topics.tsv --qrels qrels.txt
+  $ tailor train --tenant acme --kind all --evalset train
+  $ tailor eval --tenant acme --evalset heldout --version retrieval@v2
+  $ tailor models promote --tenant acme retrieval@v2 --alias canary --weight 0.1
   $ tailor ingest --help
 ${ENVIRONMENT}`,
     );
 
+  const tenantOptional = new Set<Command>();
+  const prechecks = new Map<Command, (cmd: Command) => void>();
   program.hook("preAction", (_program, action) => {
-    if (action.options.some((o) => o.attributeName() === "tenant") && !action.opts()["tenant"])
+    prechecks.get(action)?.(action);
+    if (
+      !tenantOptional.has(action) &&
+      action.options.some((o) => o.attributeName() === "tenant") &&
+      !action.opts()["tenant"]
+    )
       action.error("required option '-t, --tenant <tenant>' not specified");
   });
-  // Given after the command, an option wins over the same one given before it.
-  const globals = (cmd: Command): Globals => {
+  // Given after the command, an option wins over the same one given before it. A slow call
+  // (an evaluation, an import) has a longer default deadline, unless --timeout says otherwise.
+  const globals = (cmd: Command, slowTimeoutMs?: number): Globals => {
     const top = program.opts() as { timeout: number; debug?: boolean };
     const own = cmd.opts() as { timeout?: number; debug?: boolean };
-    return { timeoutMs: own.timeout ?? top.timeout, debug: Boolean(own.debug ?? top.debug) };
+    const topGiven = program.getOptionValueSource("timeout") !== "default";
+    return {
+      timeoutMs: own.timeout ?? (topGiven ? top.timeout : (slowTimeoutMs ?? top.timeout)),
+      debug: Boolean(own.debug ?? top.debug),
+    };
+  };
+  const sub = (
+    parent: Command,
+    name: string,
+    description: string,
+    examples: string[],
+    slowTimeoutMs?: number,
+  ): Command => {
+    const path = [...ancestors(parent), name].join(" ");
+    const cmd = withCommon(
+      parent.command(name),
+      slowTimeoutMs ? String(slowTimeoutMs / 1000) : undefined,
+    )
+      .description(description)
+      .configureOutput(usageOutput(`tailor ${path}`));
+    return examples.length > 0
+      ? cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`)
+      : cmd;
   };
   const command = (name: string, description: string, examples: string[]): Command =>
-    withCommon(program.command(name))
-      .description(description)
-      .configureOutput(usageOutput(`tailor ${name}`))
-      .addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
-  const tenant = () =>
+    sub(program, name, description, examples);
+  const tenant = (description = "tenant (required; letters, digits, '_' or '-')") =>
     // Checked in the action, not by commander, so a misspelt option is reported as such first.
-    new Option("-t, --tenant <tenant>", "tenant (required; letters, digits, '_' or '-')").argParser(
-      token,
-    );
+    new Option("-t, --tenant <tenant>", description).argParser(token);
   const source = (what: string) =>
     new Option("-s, --source <source>", what).argParser(token).default("cli");
 
@@ -146,6 +202,8 @@ ${ENVIRONMENT}`,
     'tailor search --tenant acme --mode keyword --k 5 --meta lang=en "rotate keys"',
     'tailor search --tenant acme --json "rotate keys" | jq ".hits[0].metadata"',
     "tailor search --tenant acme --topics topics.tsv --run run.txt --k 1000",
+    "tailor search --tenant acme --version retrieval@v2 --topics topics.tsv --run run-v2.txt",
+    'tailor search --tenant acme --alias canary "rotate keys"',
   ])
     .argument("[query...]", "what to look for")
     .addOption(tenant())
@@ -161,10 +219,29 @@ ${ENVIRONMENT}`,
     )
     .option("-s, --source <source>", "only this source (repeatable)", tokens)
     .option("--meta <key=value>", "only chunks whose metadata has this pair (repeatable)", keyValue)
+    .addOption(
+      new Option(
+        "--version <version>",
+        "search at this registry version (e.g. retrieval@v2) (default: the prod alias)",
+      )
+        .argParser(registryVersion)
+        .conflicts("alias"),
+    )
+    .addOption(
+      new Option("--alias <alias>", "search at the version this alias points at").choices([
+        "prod",
+        "canary",
+      ]),
+    )
     .option("--json", "print the whole response as JSON (every field of every hit)")
     .option("--topics <file>", "batch: qid<TAB>query lines")
     .option("--run <file>", "batch: where to write the TREC run")
-    .option("--tag <tag>", "batch: run tag", "tailor")
+    .addOption(
+      new Option(
+        "--tag <tag>",
+        "batch: run tag (default: the version searched, e.g. retrieval@v2)",
+      ).argParser(runTag),
+    )
     .action((query: string[], opts, cmd: Command) =>
       done(async () => (await import("./commands/search.js")).runSearch(query, opts, globals(cmd))),
     );
@@ -220,49 +297,31 @@ ${ENVIRONMENT}`,
       done(async () => (await import("./commands/documents.js")).runDelete(id, opts, globals(cmd))),
     );
 
-  addModelCommands(program, globals, done);
+  const guard = program
+    .command("guard")
+    .description("check texts for PII, injected instructions and policy with the guard service")
+    .configureOutput(usageOutput("tailor guard"));
+  const scan = sub(guard, "scan", "scan a JSONL file: one JSON verdict line per input line", [
+    "tailor guard scan --jsonl texts.jsonl",
+    "tailor guard scan --jsonl chunks.jsonl --tenant acme --as-content",
+  ])
+    .requiredOption("--jsonl <file>", 'one JSON object a line: {"id","text"}')
+    .addOption(tenant("tenant whose policy applies (default: default)"))
+    .option("--as-content", "score the texts as retrieved content (indirect injection)")
+    .action((opts, cmd: Command) =>
+      done(async () => (await import("./commands/guard.js")).runGuardScan(opts, globals(cmd))),
+    );
+  tenantOptional.add(scan);
+
+  const kit: Kit = { command: sub, tenant, globals, done, tenantOptional, prechecks };
+  addLoopCommands(program, kit);
+  addModelCommands(program, kit);
   return program;
 }
 
-function addModelCommands(
-  program: Command,
-  globals: (cmd: Command) => Globals,
-  done: (run: Run) => void,
-): void {
-  const models = program
-    .command("models")
-    .description("publish model folders and load, unload or list the model-server's models")
-    .configureOutput(usageOutput("tailor models"))
-    .addHelpText(
-      "after",
-      `
-Examples:
-  $ tailor models publish ./bge-small --name bge-small --version 1
-  $ tailor models load --name bge-small
-  $ tailor models list`,
-    );
-  const sub = (name: string, description: string) =>
-    withCommon(models.command(name))
-      .description(description)
-      .configureOutput(usageOutput(`tailor models ${name}`));
-  const run = (fn: (m: typeof import("./commands/models.js")) => Promise<number>) =>
-    done(async () => fn(await import("./commands/models.js")));
-  sub("publish", "copy a Hugging Face/Optimum ONNX folder into the artifact store, checksummed")
-    .argument("<dir>", "the model folder (config.json, model.onnx, tokenizer.json)")
-    .requiredOption("--name <name>", "model name")
-    .requiredOption("--version <version>", "model version (published versions never change)")
-    .option("--root <dir>", "artifact store (default $TAILOR_DATA_DIR/models)")
-    .action((dir: string, opts, cmd: Command) => run((m) => m.runPublish(dir, opts, globals(cmd))));
-  sub("load", "load a published model into the model-server")
-    .requiredOption("--name <name>", "model name")
-    .option("--version <version>", "model version (default: the newest)")
-    .option("--base <name>", "base model of an adapter")
-    .action((opts, cmd: Command) => run((m) => m.runLoad(opts, globals(cmd))));
-  sub("unload", "unload a model from the model-server")
-    .requiredOption("--name <name>", "model name")
-    .option("--version <version>", "model version (default: every loaded version)")
-    .action((opts, cmd: Command) => run((m) => m.runUnload(opts, globals(cmd))));
-  sub("list", "list the models the model-server has loaded")
-    .option("--json", "print JSON")
-    .action((opts, cmd: Command) => run((m) => m.runList(opts, globals(cmd))));
+/** `models promote` → ["models"], for the usage line of a nested command. */
+function ancestors(cmd: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names;
 }

@@ -1,7 +1,7 @@
 import { printable } from "./args.js";
 
 /** Exit codes scripts can rely on (documented in `tailor --help`). */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 /** Commander's `error: unknown command 'serch'\n(Did you mean search?)` → one `tailor: …` line. */
 export function formatUsageError(str: string, command: string): string {

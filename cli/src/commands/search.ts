@@ -1,9 +1,10 @@
 import { toJson } from "@bufbuild/protobuf";
-import { SearchResponseSchema } from "@tailor/proto";
+import type { Client } from "@connectrpc/connect";
+import { type RegistryService, SearchResponseSchema } from "@tailor/proto";
 import { printable } from "../args.js";
 import { clientsFor } from "../clients.js";
 import { parseCliConfig } from "../config.js";
-import { EXIT, UsageError } from "../errors.js";
+import { CliError, EXIT, UsageError } from "../errors.js";
 import type { Globals } from "../program.js";
 import { batchSearch, type ModeName, searchOnce } from "../search.js";
 
@@ -16,7 +17,9 @@ interface SearchOpts {
   json: boolean;
   topics?: string;
   run?: string;
-  tag: string;
+  tag?: string;
+  version?: string;
+  alias?: "prod" | "canary";
 }
 
 export async function runSearch(words: string[], o: SearchOpts, g: Globals): Promise<number> {
@@ -26,6 +29,10 @@ export async function runSearch(words: string[], o: SearchOpts, g: Globals): Pro
     if (!o.topics || !o.run)
       throw new UsageError("batch mode needs both --topics FILE and --run OUT");
     if (words.length > 0) throw new UsageError("give either a query or --topics, not both");
+    // A run is made at one version: an alias is resolved once, here, not per query.
+    const version = o.alias
+      ? await aliasVersion(clientsFor(config, g.timeoutMs).registry, o.tenant, o.alias)
+      : o.version;
     const r = await batchSearch(client, {
       tenant: o.tenant,
       topics: o.topics,
@@ -33,8 +40,11 @@ export async function runSearch(words: string[], o: SearchOpts, g: Globals): Pro
       k: o.k ?? 1000,
       mode: o.mode,
       tag: o.tag,
+      version,
     });
-    console.log(`wrote ${r.lines} lines for ${r.topics} topics to ${o.run}`);
+    console.log(
+      `wrote ${r.lines} lines for ${r.topics} topics to ${o.run} (searched ${r.version || "the default version"}, tag ${r.tag})`,
+    );
     return EXIT.ok;
   }
   const query = words.join(" ");
@@ -47,6 +57,8 @@ export async function runSearch(words: string[], o: SearchOpts, g: Globals): Pro
     mode: o.mode,
     sources: o.source,
     metadata: o.meta,
+    version: o.version,
+    alias: o.alias,
   });
   if (o.json) {
     // The response as the Connect JSON API would give it, every field of every hit included.
@@ -59,6 +71,9 @@ export async function runSearch(words: string[], o: SearchOpts, g: Globals): Pro
     );
     return EXIT.ok;
   }
+  const at = r.version || r.modelVersion;
+  if (at)
+    console.log(`searched ${at}${r.version && r.modelVersion ? ` (index ${r.modelVersion})` : ""}`);
   if (r.hits.length === 0) console.log("no results");
   r.hits.forEach((h, i) => {
     const snippet = printable(h.text.replace(/\s+/g, " "), 160);
@@ -67,4 +82,17 @@ export async function runSearch(words: string[], o: SearchOpts, g: Globals): Pro
     );
   });
   return EXIT.ok;
+}
+
+/** The version an alias points at now, from the registry. */
+async function aliasVersion(
+  registry: Client<typeof RegistryService>,
+  tenant: string,
+  alias: string,
+): Promise<string> {
+  const r = await registry.resolveAlias({ tenant, model: "retrieval", alias });
+  const version = r.alias?.version || r.version?.version;
+  if (!version)
+    throw new CliError(`registry: alias ${alias} of tenant ${tenant} points at no version`);
+  return version;
 }
