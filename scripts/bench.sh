@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run bench -- <name>: run one benchmark (ingest, search, quality, embedder); prints JSON lines.
+# npm run bench -- <name>: run one benchmark (ingest, search, quality, embedder, guard, ...); prints JSON lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh >&2

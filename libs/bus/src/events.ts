@@ -6,6 +6,18 @@ import {
   DataEventSchema,
   EmbeddingsDeletedSchema,
   EmbeddingsReadySchema,
+  EvalCompletedSchema,
+  EvalRegressedSchema,
+  FeedbackReceivedSchema,
+  GuardViolationSchema,
+  LoraJobSpecSchema,
+  LoraJobStatusSchema,
+  ModelPromotedSchema,
+  ModelRejectedSchema,
+  ModelRolledBackSchema,
+  ModelTrainedSchema,
+  TrainingRequestedSchema,
+  TrainingStatusSchema,
 } from "@tailor/proto";
 import { PROTOBUF, readAttributes } from "./cloudevents.js";
 import { PoisonMessageError } from "./errors.js";
@@ -28,6 +40,19 @@ export const Events = {
   chunksDeleted: def("tailor.chunk.deleted.v1", ChunksDeletedSchema),
   embeddingsReady: def("tailor.embedding.ready.v1", EmbeddingsReadySchema),
   embeddingsDeleted: def("tailor.embedding.deleted.v1", EmbeddingsDeletedSchema),
+  modelPromoted: def("tailor.model.promoted.v1", ModelPromotedSchema),
+  modelRolledBack: def("tailor.model.rolled_back.v1", ModelRolledBackSchema),
+  modelRejected: def("tailor.model.rejected.v1", ModelRejectedSchema),
+  modelTrained: def("tailor.model.trained.v1", ModelTrainedSchema),
+  trainingRequested: def("tailor.training.requested.v1", TrainingRequestedSchema),
+  /** progress, succeeded, failed and cancelled share one message; the subject says which. */
+  trainingStatus: def("tailor.training.status.v1", TrainingStatusSchema),
+  evalCompleted: def("tailor.eval.completed.v1", EvalCompletedSchema),
+  evalRegressed: def("tailor.eval.regressed.v1", EvalRegressedSchema),
+  feedbackReceived: def("tailor.feedback.received.v1", FeedbackReceivedSchema),
+  loraSubmitted: def("tailor.lora.submitted.v1", LoraJobSpecSchema),
+  loraStatus: def("tailor.lora.status.v1", LoraJobStatusSchema),
+  guardViolation: def("tailor.guard.violation.v1", GuardViolationSchema),
 } as const;
 
 export function encodeEvent<S extends DescMessage>(

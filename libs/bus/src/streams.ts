@@ -70,6 +70,13 @@ export function streamConfigs(
     },
     // Feedback is training data: kept until an operator says otherwise.
     FEEDBACK: { ...base, name: s.stream("FEEDBACK"), subjects: [s.all("feedback")], max_age: 0 },
+    // Audit records of the guard: kept a year.
+    GUARD: {
+      ...base,
+      name: s.stream("GUARD"),
+      subjects: [s.all("guard")],
+      max_age: nanos(365 * DAY_MS),
+    },
     LORA: {
       ...base,
       name: s.stream("LORA"),

@@ -22,6 +22,7 @@ const RESERVED_PREFIXES = new Set([
   "eval",
   "feedback",
   "lora",
+  "guard",
   "obj",
   "kv",
 ]);
@@ -84,6 +85,10 @@ export class Subjects {
   lora(tenant: string, kind: "submitted" | "status"): string {
     return `${this.subjectPrefix}lora.${token(tenant, "tenant")}.${kind}`;
   }
+  /** `guard.<tenant>.violation`: the guard's audit records. */
+  guard(tenant: string, kind: "violation"): string {
+    return `${this.subjectPrefix}guard.${token(tenant, "tenant")}.${kind}`;
+  }
   deadLetter(originalSubject: string): string {
     return `${this.subjectPrefix}dlq.${this.strip(originalSubject)}`;
   }
@@ -143,7 +148,8 @@ export type StreamKey =
   | "TRAINING"
   | "EVAL"
   | "FEEDBACK"
-  | "LORA";
+  | "LORA"
+  | "GUARD";
 /** Every stream key, in declaration order. */
 export const STREAM_KEYS: readonly StreamKey[] = [
   "DATA",
@@ -155,6 +161,7 @@ export const STREAM_KEYS: readonly StreamKey[] = [
   "EVAL",
   "FEEDBACK",
   "LORA",
+  "GUARD",
 ];
 export type SubjectRoot =
   | "data"
@@ -165,7 +172,8 @@ export type SubjectRoot =
   | "training"
   | "eval"
   | "feedback"
-  | "lora";
+  | "lora"
+  | "guard";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 

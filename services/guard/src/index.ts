@@ -1,0 +1,2 @@
+export { type GuardConfig, parseGuardConfig } from "./config.js";
+export { create, type GuardServiceHandle } from "./service.js";
