@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { publishArtifact } from "@tailor/artifacts";
 import { Events, publishDataEvent } from "@tailor/bus";
 import { writeModelFolder } from "@tailor/models/testing";
 import {
@@ -13,7 +14,6 @@ import {
   ModelService,
   SearchMode,
 } from "@tailor/proto";
-import { publishArtifact } from "@tailor/artifacts";
 import { type Harness, ROOT, startHarness, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

@@ -2,11 +2,13 @@ import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Bus } from "@tailor/bus";
-import { adminTokenPath, ensureAdminToken } from "@tailor/config";
+import { adminTokenPath, ensureAdminToken, SERVICE_SPECS } from "@tailor/config";
 import { IngestionService, RetrievalService } from "@tailor/proto";
 import { askDemo, DEMO_TENANT, demoDocuments, publishDemo, waitSearchable } from "./demo-corpus.js";
+import { demoLoopTurn } from "./demo-loop.js";
 import { parseLauncherConfig } from "./env.js";
 import { ensureNats, type Started } from "./infra.js";
+import { loopClients } from "./loop-turn.js";
 import { say } from "./output.js";
 import { ensurePostgres } from "./postgres.js";
 import { Stack } from "./stack.js";
@@ -50,8 +52,12 @@ async function main(keepRunning: boolean): Promise<void> {
         // what `tailor models publish` put under TAILOR_DATA_DIR.
         TAILOR_MODEL_SERVER_MODEL_DIR:
           process.env["TAILOR_MODEL_SERVER_MODEL_DIR"] || resolve(c.dataDir, "models"),
-        // PGlite runs one session at a time: keep the service to one connection.
-        ...(pg.kind === "pglite" ? { TAILOR_INGESTION_DB_POOL: "1" } : {}),
+        // PGlite runs one session at a time: keep each service to one connection.
+        ...(pg.kind === "pglite"
+          ? Object.fromEntries(
+              SERVICE_SPECS.filter((x) => x.database).map((x) => [`${x.envPrefix}_DB_POOL`, "1"]),
+            )
+          : {}),
       },
     });
     say(
@@ -111,6 +117,14 @@ async function main(keepRunning: boolean): Promise<void> {
       }
     }
     process.stdout.write("\n");
+    const kind = process.env["TAILOR_DEMO_LOOP_KIND"] || "all";
+    if (kind === "none") say("loop", "skipped (TAILOR_DEMO_LOOP_KIND=none)");
+    else
+      await demoLoopTurn(
+        bus,
+        loopClients((s) => stack!.url(s)),
+        kind,
+      );
     say("demo", "done; stopping the services");
   } finally {
     await shutdown();

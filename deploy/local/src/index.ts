@@ -9,6 +9,20 @@ export {
 } from "./demo-corpus.js";
 export { type LauncherConfig, PORT_VARS, parseLauncherConfig } from "./env.js";
 export { ensureNats, reachable, type Started, stopChild } from "./infra.js";
+export {
+  CISI_SOURCE,
+  CISI_TENANT,
+  cisiTrecFiles,
+  HELDOUT_SET,
+  importCisiEvalSets,
+  ingestCisi,
+  type LoopClients,
+  loopClients,
+  loopTurn,
+  MODEL,
+  TRAIN_SET,
+  type TurnResult,
+} from "./loop-turn.js";
 export { prettyLogLine, say } from "./output.js";
 export { PortInUseError, portFree } from "./ports.js";
 export { ensurePostgres } from "./postgres.js";
