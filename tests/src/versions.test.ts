@@ -71,6 +71,12 @@ describe("embedder versions are explicit: a second version never mixes into the 
     expect(before).toHaveLength(1);
     const base = before[0]!;
     const served = `${base.name}@${base.version}`;
+    // Retrieval resolves its default version in the background when the model-server is slow to
+    // answer at start: the premise here is that it has, before a newer version exists.
+    await waitFor(
+      async () => (await h.retrieval.stats({ tenant: TENANT })).modelVersion === served,
+      { what: "retrieval's default version resolved", timeoutMs: 60_000 },
+    );
     // Same name, a version that sorts newer: what "the newest loaded" would silently switch to.
     const src = join(modelDir, ".src-tiny");
     await writeModelFolder(src, { kind: "embedder", pooling: "mean" });
