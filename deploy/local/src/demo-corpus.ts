@@ -152,7 +152,9 @@ export async function waitSearchable(
   while (true) {
     const s = await retrieval.stats({ tenant: DEMO_TENANT });
     quietLooks = (await quiet()) ? quietLooks + 1 : 0;
-    if (Number(s.documents) >= count && quietLooks >= 2)
+    // The model version appears once retrieval has resolved its default embedder (the first
+    // start converts the GloVe vectors, so that can come after the documents).
+    if (Number(s.documents) >= count && quietLooks >= 2 && s.modelVersion !== "")
       return {
         documents: Number(s.documents),
         chunks: Number(s.chunks),

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type Bus, publishDataEvent } from "@tailor/bus";
 import { type CisiCollection, loadCisi } from "@tailor/eval";
@@ -139,6 +139,7 @@ export async function loopTurn(
   const log = o.log ?? (() => {});
   const t0 = Date.now();
   const deadline = t0 + (o.timeoutMs ?? 900_000);
+  await servableProd(c, tenant, log);
   // No target while the baseline is measured (a target left by an earlier turn would trigger).
   await c.evaluator.setThresholds({ tenant, minimums: {}, evalSet: HELDOUT_SET });
   const base = await c.evaluator.evaluate({ tenant, evalSet: HELDOUT_SET, alias: "prod" });
@@ -207,4 +208,32 @@ export async function loopTurn(
     prod: prod ?? "",
     ms: { training: trainingMs, total: Date.now() - t0 },
   };
+}
+
+/**
+ * The registry lives in PostgreSQL, the indexes and adapters under TAILOR_DATA_DIR: a data dir
+ * started afresh against a kept database (another checkout, a wiped `.tailor`) finds `prod` at a
+ * version whose index is not here. Retrieval refuses to search it (FAILED_PRECONDITION) rather
+ * than answer from another vector space; the turn then points `prod` back at the base version,
+ * which every data dir can serve, and says so.
+ */
+async function servableProd(c: LoopClients, tenant: string, log: (line: string) => void) {
+  try {
+    await c.retrieval.search({ tenant, query: "probe", k: 1, alias: "prod" });
+    return;
+  } catch (err) {
+    if (ConnectError.from(err).code !== Code.FailedPrecondition) throw err;
+    const versions = (await c.registry.listVersions({ tenant, model: MODEL })).versions;
+    const base = versions.find((v) => v.lineage?.kind === "base") ?? versions.at(-1);
+    if (!base) throw err;
+    log(
+      `prod cannot be searched here (${ConnectError.from(err).rawMessage}); pointing it back at the base ${base.version}`,
+    );
+    await c.registry.promote({
+      tenant,
+      version: base.version,
+      alias: "prod",
+      reason: "the index version of the former prod is not in this data dir",
+    });
+  }
 }
