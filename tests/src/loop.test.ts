@@ -27,7 +27,7 @@ import {
   SearchMode,
   VersionState,
 } from "@tailor/proto";
-import { type Harness, startHarness, testNatsUrl } from "@tailor/testing";
+import { type Harness, startHarness, streamMessages, testNatsUrl } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -46,16 +46,7 @@ describe("the customisation loop on CISI", () => {
   const tailor = (...args: string[]) => runCli(args, { env, cwd: dir, timeoutMs: 600_000 });
   const probe = cisi.queries.filter((q) => cisi.qrels.has(q.id) && Number(q.id) % 2 === 0);
 
-  /** Every event of a stream so far: subject (without prefix) and payload. */
-  const events = async (key: StreamKey) => {
-    const info = await h.bus.jsm.streams.info(h.bus.subjects.stream(key));
-    const out: { subject: string; data: Uint8Array }[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const m = await h.bus.jsm.streams.getMessage(h.bus.subjects.stream(key), { seq });
-      if (m) out.push({ subject: h.bus.subjects.strip(m.subject), data: m.data });
-    }
-    return out;
-  };
+  const events = (key: StreamKey) => streamMessages(h.bus, key);
   const rankings = async (at: { version?: string; alias?: string }) => {
     const out: string[][] = [];
     for (const q of probe.slice(0, 8)) {

@@ -6,6 +6,7 @@ import { GuardService, type GuardViolation, GuardViolationSchema } from "@tailor
 import { createLogger } from "@tailor/telemetry";
 import {
   createTestDatabase,
+  streamMessages,
   type TestDatabase,
   testNatsUrl,
   uniquePrefix,
@@ -63,19 +64,11 @@ export async function violations(
   bus: Bus,
   tenant: string,
 ): Promise<{ event: GuardViolation; raw: string }[]> {
-  const name = bus.subjects.stream("GUARD");
-  const subject = bus.subjects.guard(tenant, "violation");
-  const last = (await bus.jsm.streams.info(name)).state.last_seq;
-  const out = [];
-  for (let seq = 1; seq <= last; seq++) {
-    const m = await bus.jsm.streams.getMessage(name, { seq }).catch(() => null);
-    if (m?.subject === subject)
-      out.push({
-        event: fromBinary(GuardViolationSchema, m.data),
-        raw: Buffer.from(m.data).toString("latin1"),
-      });
-  }
-  return out;
+  const messages = await streamMessages(bus, "GUARD", bus.subjects.guard(tenant, "violation"));
+  return messages.map((m) => ({
+    event: fromBinary(GuardViolationSchema, m.data),
+    raw: Buffer.from(m.data).toString("latin1"),
+  }));
 }
 
 /** Waits until the outbox has published everything committed so far. */

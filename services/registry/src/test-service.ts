@@ -11,6 +11,7 @@ import {
 import { createLogger } from "@tailor/telemetry";
 import {
   createTestDatabase,
+  streamMessages,
   type TestDatabase,
   testNatsUrl,
   uniquePrefix,
@@ -72,15 +73,10 @@ type Kind = keyof typeof SCHEMAS;
 
 /** Every event of the MODEL stream on `model.<tenant>.<kind>`, oldest first, decoded. */
 export async function modelEvents<K extends Kind>(bus: Bus, tenant: string, kind: K) {
-  const name = bus.subjects.stream("MODEL");
-  const subject = bus.subjects.model(tenant, kind);
-  const last = (await bus.jsm.streams.info(name)).state.last_seq;
-  const out = [];
-  for (let seq = 1; seq <= last; seq++) {
-    const m = await bus.jsm.streams.getMessage(name, { seq }).catch(() => null);
-    if (m?.subject === subject) out.push(fromBinary(SCHEMAS[kind], m.data));
-  }
-  return out as ReturnType<typeof fromBinary<(typeof SCHEMAS)[K]>>[];
+  const messages = await streamMessages(bus, "MODEL", bus.subjects.model(tenant, kind));
+  return messages.map((m) => fromBinary(SCHEMAS[kind], m.data)) as ReturnType<
+    typeof fromBinary<(typeof SCHEMAS)[K]>
+  >[];
 }
 
 /** Waits until the outbox has published everything committed so far. */
