@@ -163,7 +163,9 @@ export async function waitSearchable(
       };
     if (Date.now() - t0 > timeoutMs)
       throw new Error(
-        `only ${s.documents}/${count} documents searchable after ${Math.round(timeoutMs / 1000)} s`,
+        s.modelVersion === ""
+          ? `retrieval has not resolved its embedder after ${Math.round(timeoutMs / 1000)} s (is the model-server answering?)`
+          : `only ${s.documents}/${count} documents searchable after ${Math.round(timeoutMs / 1000)} s`,
       );
     await new Promise((res) => setTimeout(res, 250));
   }

@@ -253,3 +253,43 @@ describe("RpcServer: refusing bad requests with the right code", () => {
     expect(r.sentWhenAnswered).toBeLessThan(4 * 1024 * 1024);
   });
 });
+
+describe("readiness", () => {
+  it("reports SERVING only while every readiness source is healthy, and follows it", async () => {
+    const listeners = new Set<(healthy: boolean, reason: string) => void>();
+    const source = {
+      isHealthy: false,
+      onHealth(l: (healthy: boolean, reason: string) => void) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
+    const set = (healthy: boolean) => {
+      source.isHealthy = healthy;
+      for (const l of listeners) l(healthy, "test");
+    };
+    server = new RpcServer({
+      host: "127.0.0.1",
+      port: 0,
+      services: [RetrievalService],
+      logger: createLogger("server-test", "silent"),
+      readiness: [source],
+      routes: () => {},
+    });
+    const port = await server.listen();
+    const health = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }),
+    );
+    const status = async () => (await health.check({ service: "" })).status;
+    expect(await status()).toBe(ServingStatus.NOT_SERVING);
+    set(true);
+    expect(await status()).toBe(ServingStatus.SERVING);
+    set(false);
+    expect(await status()).toBe(ServingStatus.NOT_SERVING);
+    await server.close(500);
+    server = undefined;
+    // Closed: the source no longer moves the status.
+    expect(listeners.size).toBe(0);
+  });
+});

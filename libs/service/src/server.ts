@@ -33,6 +33,18 @@ export interface RpcServerOptions {
    * without reading the rest.
    */
   readMaxBytes?: number;
+  /**
+   * What the server's health also depends on once it listens (an outbox relay that cannot
+   * publish, for instance): SERVING only while every one is healthy, followed as they change.
+   */
+  readiness?: readonly HealthSource[];
+}
+
+/** Something whose health the server's health follows (OutboxRelay is one). */
+export interface HealthSource {
+  readonly isHealthy: boolean;
+  /** Subscribes to changes; returns the unsubscribe function. */
+  onHealth(listener: (healthy: boolean, reason: string) => void): () => void;
 }
 
 type NodeHandler = (
@@ -54,6 +66,7 @@ export class RpcServer {
   /** HTTP/1.1 connections and how many requests each is serving. */
   private readonly h1 = new Map<Socket, number>();
   private closing = false;
+  private unfollow: (() => void)[] = [];
 
   constructor(private readonly o: RpcServerOptions) {
     this.health = new HealthStatus(
@@ -101,8 +114,20 @@ export class RpcServer {
         resolve();
       });
     });
-    this.health.setAll(HealthCheckResponse_ServingStatus.SERVING);
+    this.applyReadiness();
+    this.unfollow = (this.o.readiness ?? []).map((r) => r.onHealth(() => this.applyReadiness()));
     return this.port;
+  }
+
+  /** SERVING while listening and every readiness source is healthy, else NOT_SERVING. */
+  private applyReadiness(): void {
+    if (!this.server) return;
+    const ready = (this.o.readiness ?? []).every((r) => r.isHealthy);
+    this.health.setAll(
+      ready
+        ? HealthCheckResponse_ServingStatus.SERVING
+        : HealthCheckResponse_ServingStatus.NOT_SERVING,
+    );
   }
 
   get port(): number {
@@ -115,6 +140,8 @@ export class RpcServer {
     if (!server) return;
     this.server = undefined;
     this.closing = true;
+    for (const stop of this.unfollow) stop();
+    this.unfollow = [];
     this.health.setAll(HealthCheckResponse_ServingStatus.NOT_SERVING);
     const closed = new Promise<void>((r) => server.close(() => r()));
     for (const s of this.sessions) s.close();

@@ -1,4 +1,4 @@
-import { EvaluatorService, HealthCheckResponse_ServingStatus } from "@tailor/proto";
+import { EvaluatorService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import type { EvaluatorConfig } from "./config.js";
 import { type ContextOverrides, createContext, type EvaluatorContext } from "./context.js";
@@ -41,6 +41,8 @@ export async function create(
     port: config.port,
     services: [EvaluatorService],
     logger: ctx.logger,
+    // Events that cannot leave the outbox mean regressions nobody hears of: say so in health.
+    readiness: [ctx.relay],
     // topics + qrels may each be up to the limit.
     readMaxBytes: 2 * config.limits.maxInputBytes + REQUEST_HEADROOM,
     routes: (router) =>
@@ -58,17 +60,6 @@ export async function create(
       }),
   });
   let destroyed: Promise<void> | undefined;
-  let listening = false;
-  // Events that cannot leave the outbox mean regressions nobody hears of: say so in health.
-  const applyHealth = () => {
-    if (!listening) return;
-    server.health.setAll(
-      ctx.relay.isHealthy
-        ? HealthCheckResponse_ServingStatus.SERVING
-        : HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-  };
-  ctx.relay.onHealth(applyHealth);
   return {
     ctx,
     scheduler,
@@ -81,13 +72,10 @@ export async function create(
       await feedback.start((m) => handleFeedback(ctx, m));
       scheduler.start();
       const port = await server.listen();
-      listening = true;
-      applyHealth();
       ctx.logger.info({ port }, "evaluator listening (connect, grpc, grpc-web)");
     },
     destroy() {
       destroyed ??= (async () => {
-        listening = false;
         await server.close();
         stopping.abort();
         await scheduler.stop();

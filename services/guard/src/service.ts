@@ -1,4 +1,4 @@
-import { GuardService, HealthCheckResponse_ServingStatus } from "@tailor/proto";
+import { GuardService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { ChunkConsumer } from "./chunk-consumer.js";
 import type { GuardConfig } from "./config.js";
@@ -34,6 +34,8 @@ export async function create(
     port: config.port,
     services: [GuardService],
     logger: ctx.logger,
+    // Violations that never reach the bus leave no audit trail: say so in health.
+    readiness: [ctx.relay],
     readMaxBytes: READ_MAX_BYTES,
     routes: (router) =>
       router.service(GuardService, {
@@ -47,17 +49,6 @@ export async function create(
       }),
   });
   let destroyed: Promise<void> | undefined;
-  let listening = false;
-  // Violations that never reach the bus leave no audit trail: say so in health.
-  const applyHealth = () => {
-    if (!listening) return;
-    server.health.setAll(
-      ctx.relay.isHealthy
-        ? HealthCheckResponse_ServingStatus.SERVING
-        : HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-  };
-  ctx.relay.onHealth(applyHealth);
   return {
     ctx,
     chunks,
@@ -68,13 +59,10 @@ export async function create(
       ctx.relay.start();
       await chunks.start();
       const port = await server.listen();
-      listening = true;
-      applyHealth();
       ctx.logger.info({ port }, "guard listening (connect, grpc, grpc-web)");
     },
     destroy() {
       destroyed ??= (async () => {
-        listening = false;
         await server.close();
         await chunks.stop();
         await ctx.relay.stop();

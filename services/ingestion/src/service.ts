@@ -1,4 +1,4 @@
-import { HealthCheckResponse_ServingStatus, IngestionService } from "@tailor/proto";
+import { IngestionService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import type { IngestionConfig } from "./config.js";
 import { createContext, type IngestionContext } from "./context.js";
@@ -26,6 +26,9 @@ export async function create(
     port: config.port,
     services: [IngestionService],
     logger: ctx.logger,
+    // A relay that cannot publish means accepted documents never become searchable: say so in
+    // health, so a load balancer or operator sees it (the relay logs why).
+    readiness: [ctx.relay],
     routes: (router) =>
       router.service(IngestionService, {
         ingestDocuments: (req) => ingestDocuments(ctx, req),
@@ -36,18 +39,6 @@ export async function create(
       }),
   });
   let destroyed: Promise<void> | undefined;
-  let listening = false;
-  // A relay that cannot publish means accepted documents never become searchable: say so in
-  // health, so a load balancer or operator sees it (the relay logs why).
-  const applyHealth = () => {
-    if (!listening) return;
-    server.health.setAll(
-      ctx.relay.isHealthy
-        ? HealthCheckResponse_ServingStatus.SERVING
-        : HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-  };
-  ctx.relay.onHealth(applyHealth);
   return {
     ctx,
     get port() {
@@ -57,13 +48,10 @@ export async function create(
       ctx.relay.start();
       await startDataConsumer(ctx, consumer);
       const port = await server.listen();
-      listening = true;
-      applyHealth();
       ctx.logger.info({ port }, "ingestion listening (connect, grpc, grpc-web)");
     },
     destroy() {
       destroyed ??= (async () => {
-        listening = false;
         await server.close();
         await consumer.stop();
         await ctx.relay.stop();

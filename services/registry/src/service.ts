@@ -1,4 +1,4 @@
-import { HealthCheckResponse_ServingStatus, RegistryService } from "@tailor/proto";
+import { RegistryService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import type { RegistryConfig } from "./config.js";
 import { createContext, type RegistryContext } from "./context.js";
@@ -32,6 +32,8 @@ export async function create(
     port: config.port,
     services: [RegistryService],
     logger: ctx.logger,
+    // Promotions that never reach the bus leave retrieval serving the old alias: say so in health.
+    readiness: [ctx.relay],
     readMaxBytes: READ_MAX_BYTES,
     routes: (router) =>
       router.service(RegistryService, {
@@ -48,17 +50,6 @@ export async function create(
       }),
   });
   let destroyed: Promise<void> | undefined;
-  let listening = false;
-  // Promotions that never reach the bus leave retrieval serving the old alias: say so in health.
-  const applyHealth = () => {
-    if (!listening) return;
-    server.health.setAll(
-      ctx.relay.isHealthy
-        ? HealthCheckResponse_ServingStatus.SERVING
-        : HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-  };
-  ctx.relay.onHealth(applyHealth);
   return {
     ctx,
     get port() {
@@ -67,13 +58,10 @@ export async function create(
     async start() {
       ctx.relay.start();
       const port = await server.listen();
-      listening = true;
-      applyHealth();
       ctx.logger.info({ port }, "registry listening (connect, grpc, grpc-web)");
     },
     destroy() {
       destroyed ??= (async () => {
-        listening = false;
         await server.close();
         await ctx.relay.stop();
         await ctx.relay.drain().catch(() => {});

@@ -1,4 +1,4 @@
-import { HealthCheckResponse_ServingStatus, TrainerService } from "@tailor/proto";
+import { TrainerService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import type { TrainerConfig } from "./config.js";
 import { type ContextOverrides, createContext, type TrainerContext } from "./context.js";
@@ -39,6 +39,8 @@ export async function create(
     port: config.port,
     services: [TrainerService],
     logger: ctx.logger,
+    // Status events that cannot be published leave watchers of the bus blind: say so in health.
+    readiness: [ctx.relay],
     readMaxBytes: 64 * 1024,
     routes: (router) =>
       router.service(TrainerService, {
@@ -50,17 +52,6 @@ export async function create(
       }),
   });
   let destroyed: Promise<void> | undefined;
-  let listening = false;
-  // Status events that cannot be published leave watchers of the bus blind: say so in health.
-  const applyHealth = () => {
-    if (!listening) return;
-    server.health.setAll(
-      ctx.relay.isHealthy
-        ? HealthCheckResponse_ServingStatus.SERVING
-        : HealthCheckResponse_ServingStatus.NOT_SERVING,
-    );
-  };
-  ctx.relay.onHealth(applyHealth);
   return {
     ctx,
     runner,
@@ -72,13 +63,10 @@ export async function create(
       await startTrainingConsumer(ctx, consumer);
       runner.start();
       const port = await server.listen();
-      listening = true;
-      applyHealth();
       ctx.logger.info({ port, owner: ctx.owner }, "trainer listening (connect, grpc, grpc-web)");
     },
     destroy() {
       destroyed ??= (async () => {
-        listening = false;
         await server.close();
         await consumer.stop();
         await runner.stop();
