@@ -66,6 +66,27 @@ export class EmbedderClient {
   }
 
   /**
+   * For a caller that is waiting (a query): retries UNAVAILABLE (a connection reset, a model-server
+   * restarting) within `budgetMs`, then throws the last error. Other codes are thrown at once.
+   */
+  async embedWithin(texts: string[], budgetMs: number, signal?: AbortSignal): Promise<EmbedResult> {
+    const deadline = Date.now() + budgetMs;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      try {
+        return await this.embedOnce(texts, signal);
+      } catch (err) {
+        const ce = ConnectError.from(err);
+        if (signal?.aborted || ce.code !== Code.Unavailable || Date.now() + wait > deadline)
+          throw ce;
+        this.logger.warn({ reason: ce.rawMessage, wait }, "model-server unavailable; retrying");
+        await sleep(wait, undefined, { signal }).catch(() => {
+          throw ce;
+        });
+      }
+    }
+  }
+
+  /**
    * Embeds, retrying with capped exponential backoff while the model-server is unavailable.
    * `heartbeat` runs before each wait so callers can keep their messages from being redelivered.
    */

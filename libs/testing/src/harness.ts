@@ -136,6 +136,16 @@ export async function startHarness(
   };
   // In pipeline (declaration) order, so that each waits after the one upstream has settled.
   const settle = async (timeoutMs = 120_000) => {
+    // Retrieval listens before the model-server has named its default version (keyword search
+    // need not wait); what a suite asserts after settling assumes it is known.
+    if (started("retrieval")) {
+      const retrieval = client("retrieval", RetrievalService);
+      await waitFor(
+        async () =>
+          (await retrieval.stats({ tenant: "settle" }).catch(() => undefined))?.modelVersion,
+        { timeoutMs, what: "retrieval's default index version to be resolved", intervalMs: 200 },
+      );
+    }
     for (const service of SERVICE_SPECS.filter((s) => started(s.name))) {
       for (const { stream, durable } of service.consumes) {
         await waitFor(

@@ -70,6 +70,13 @@ export class IndexBuilder {
    */
   async build(tenant: string, version: string, wait: boolean): Promise<BuildStatus> {
     if (this.stopped) throw new ConnectError("retrieval is shutting down", Code.Unavailable);
+    // Until the model-server has named the default version, the served one is unknown: building
+    // now might build the served version beside itself.
+    if (!this.state.servedVersion(tenant))
+      throw new ConnectError(
+        `the version tenant ${tenant} is served at is not known yet (the model-server has not answered since retrieval started); retry`,
+        Code.Unavailable,
+      );
     if (version === this.state.servedVersion(tenant))
       throw new ConnectError(
         `model_version: ${version} is the version tenant ${tenant} is served at; the embedding events keep it current`,

@@ -26,6 +26,9 @@ export interface SearchQuery {
   withFeatures?: boolean;
 }
 
+/** How long a query waits out a model-server that answers UNAVAILABLE (a reset connection, a restart). */
+const QUERY_EMBED_RETRY_MS = 2000;
+
 /** What a search found, and whether it is less than the mode asked for. */
 export interface SearchResult {
   hits: Hit[];
@@ -242,7 +245,7 @@ export class Searcher {
         "no embedding version is served yet: the model-server has not answered since retrieval started",
         Code.Unavailable,
       );
-    const r = await this.embedderAt(version).embedOnce([q.query], signal);
+    const r = await this.embedderAt(version).embedWithin([q.query], QUERY_EMBED_RETRY_MS, signal);
     const hits = await this.store.search(q.tenant, version, r.vectors, k, q.filter);
     return hits.map((h) => ({
       id: h.id,
