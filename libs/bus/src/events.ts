@@ -10,6 +10,7 @@ import {
   EvalRegressedSchema,
   FeedbackReceivedSchema,
   GuardViolationSchema,
+  InteractionLoggedSchema,
   LoraJobSpecSchema,
   LoraJobStatusSchema,
   ModelPromotedSchema,
@@ -53,6 +54,7 @@ export const Events = {
   loraSubmitted: def("tailor.lora.submitted.v1", LoraJobSpecSchema),
   loraStatus: def("tailor.lora.status.v1", LoraJobStatusSchema),
   guardViolation: def("tailor.guard.violation.v1", GuardViolationSchema),
+  interactionLogged: def("tailor.interaction.logged.v1", InteractionLoggedSchema),
 } as const;
 
 export function encodeEvent<S extends DescMessage>(

@@ -77,6 +77,13 @@ export function streamConfigs(
       subjects: [s.all("guard")],
       max_age: nanos(365 * DAY_MS),
     },
+    // What the gateway answered (redacted per policy): evaluation and training data, kept 90 days.
+    INTERACTION: {
+      ...base,
+      name: s.stream("INTERACTION"),
+      subjects: [s.all("interaction")],
+      max_age: nanos(90 * DAY_MS),
+    },
     LORA: {
       ...base,
       name: s.stream("LORA"),

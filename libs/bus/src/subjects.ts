@@ -23,6 +23,7 @@ const RESERVED_PREFIXES = new Set([
   "feedback",
   "lora",
   "guard",
+  "interaction",
   "obj",
   "kv",
 ]);
@@ -84,6 +85,10 @@ export class Subjects {
   /** `lora.<tenant>.submitted|status`: the contract with an external GPU fine-tuning backend. */
   lora(tenant: string, kind: "submitted" | "status"): string {
     return `${this.subjectPrefix}lora.${token(tenant, "tenant")}.${kind}`;
+  }
+  /** `interaction.<tenant>.logged`: one answered question at the gateway (redacted per policy). */
+  interaction(tenant: string, kind: "logged"): string {
+    return `${this.subjectPrefix}interaction.${token(tenant, "tenant")}.${kind}`;
   }
   /** `guard.<tenant>.violation`: the guard's audit records. */
   guard(tenant: string, kind: "violation"): string {
@@ -149,7 +154,8 @@ export type StreamKey =
   | "EVAL"
   | "FEEDBACK"
   | "LORA"
-  | "GUARD";
+  | "GUARD"
+  | "INTERACTION";
 /** Every stream key, in declaration order. */
 export const STREAM_KEYS: readonly StreamKey[] = [
   "DATA",
@@ -162,6 +168,7 @@ export const STREAM_KEYS: readonly StreamKey[] = [
   "FEEDBACK",
   "LORA",
   "GUARD",
+  "INTERACTION",
 ];
 export type SubjectRoot =
   | "data"
@@ -173,7 +180,8 @@ export type SubjectRoot =
   | "eval"
   | "feedback"
   | "lora"
-  | "guard";
+  | "guard"
+  | "interaction";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 

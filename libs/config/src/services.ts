@@ -104,6 +104,18 @@ export const SERVICE_DECLARATIONS = [
     outbox: "guard.outbox",
     clientFacing: true,
   },
+  {
+    name: "inference-gateway",
+    port: 7100,
+    description:
+      "the API backend teams call: Ask, Chat, Search, feedback and an OpenAI-compatible surface, behind API keys, limits and the guard",
+    consumes: [],
+    publishes: ["interaction", "feedback", "guard", "dlq"],
+    dependsOn: ["retrieval", "guard", "registry", "model-server"],
+    database: true,
+    outbox: "gateway.outbox",
+    clientFacing: true,
+  },
 ] as const satisfies readonly ServiceDeclaration[];
 
 /** What one service declares; the fields in {@link ServiceSpec} follow from it. */

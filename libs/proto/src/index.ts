@@ -9,6 +9,7 @@ export * from "./gen/tailor/events/v1/data_pb.js";
 export * from "./gen/tailor/events/v1/embedding_pb.js";
 export * from "./gen/tailor/events/v1/eval_pb.js";
 export * from "./gen/tailor/events/v1/guard_pb.js";
+export * from "./gen/tailor/events/v1/interaction_pb.js";
 export * from "./gen/tailor/events/v1/model_pb.js";
 export * from "./gen/tailor/events/v1/training_pb.js";
 export * from "./gen/tailor/guard/v1/guard_pb.js";

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/events/v1/eval.proto.
  */
 export const file_tailor_events_v1_eval: GenFile = /*@__PURE__*/
-  fileDesc("Cht0YWlsb3IvZXZlbnRzL3YxL2V2YWwucHJvdG8SEHRhaWxvci5ldmVudHMudjEi+QEKDUV2YWxDb21wbGV0ZWQSDgoGdGVuYW50GAEgASgJEgsKA3J1bhgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCGV2YWxfc2V0GAQgASgJEj0KB21ldHJpY3MYBSADKAsyLC50YWlsb3IuZXZlbnRzLnYxLkV2YWxDb21wbGV0ZWQuTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YBiABKAkSDwoHdmVyZGljdBgHIAEoCRIOCgZyZXBvcnQYCCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi6QEKDUV2YWxSZWdyZXNzZWQSDgoGdGVuYW50GAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEAoIZXZhbF9zZXQYAyABKAkSDgoGcmVhc29uGAQgASgJEj0KB21ldHJpY3MYBSADKAsyLC50YWlsb3IuZXZlbnRzLnYxLkV2YWxSZWdyZXNzZWQuTWV0cmljc0VudHJ5EgwKBGtpbmQYBiABKAkSGAoQaGVsZG91dF9ldmFsX3NldBgHIAEoCRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASK5AQoQRmVlZGJhY2tSZWNlaXZlZBIOCgZ0ZW5hbnQYASABKAkSEwoLaW50ZXJhY3Rpb24YAiABKAkSDgoGcmF0aW5nGAMgASgBEhAKCHF1ZXN0aW9uGAQgASgJEhoKEnJlbGV2YW50X2NodW5rX2lkcxgFIAMoCRIdChVyZWxldmFudF9kb2N1bWVudF9pZHMYBiADKAkSEgoKY29ycmVjdGlvbhgHIAEoCRIPCgd2ZXJzaW9uGAggASgJYgZwcm90bzM");
+  fileDesc("Cht0YWlsb3IvZXZlbnRzL3YxL2V2YWwucHJvdG8SEHRhaWxvci5ldmVudHMudjEi+QEKDUV2YWxDb21wbGV0ZWQSDgoGdGVuYW50GAEgASgJEgsKA3J1bhgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEhAKCGV2YWxfc2V0GAQgASgJEj0KB21ldHJpY3MYBSADKAsyLC50YWlsb3IuZXZlbnRzLnYxLkV2YWxDb21wbGV0ZWQuTWV0cmljc0VudHJ5EhgKEGNoYW1waW9uX3ZlcnNpb24YBiABKAkSDwoHdmVyZGljdBgHIAEoCRIOCgZyZXBvcnQYCCABKAkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEi6QEKDUV2YWxSZWdyZXNzZWQSDgoGdGVuYW50GAEgASgJEg8KB3ZlcnNpb24YAiABKAkSEAoIZXZhbF9zZXQYAyABKAkSDgoGcmVhc29uGAQgASgJEj0KB21ldHJpY3MYBSADKAsyLC50YWlsb3IuZXZlbnRzLnYxLkV2YWxSZWdyZXNzZWQuTWV0cmljc0VudHJ5EgwKBGtpbmQYBiABKAkSGAoQaGVsZG91dF9ldmFsX3NldBgHIAEoCRouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASL8AQoQRmVlZGJhY2tSZWNlaXZlZBIOCgZ0ZW5hbnQYASABKAkSEwoLaW50ZXJhY3Rpb24YAiABKAkSDgoGcmF0aW5nGAMgASgBEhAKCHF1ZXN0aW9uGAQgASgJEhoKEnJlbGV2YW50X2NodW5rX2lkcxgFIAMoCRIdChVyZWxldmFudF9kb2N1bWVudF9pZHMYBiADKAkSEgoKY29ycmVjdGlvbhgHIAEoCRIPCgd2ZXJzaW9uGAggASgJEhwKFGd1YXJkX2ZhbHNlX3Bvc2l0aXZlGAkgASgIEhMKC2ZlZWRiYWNrX2lkGAogASgJEg4KBmtleV9pZBgLIAEoCWIGcHJvdG8z");
 
 /**
  * `eval.<tenant>.completed`: one version scored on one eval set.
@@ -170,6 +170,25 @@ export type FeedbackReceived = Message<"tailor.events.v1.FeedbackReceived"> & {
    * @generated from field: string version = 8;
    */
   version: string;
+
+  /**
+   * The guard acted on something harmless (a training example for trainer kind `guard`).
+   *
+   * @generated from field: bool guard_false_positive = 9;
+   */
+  guardFalsePositive: boolean;
+
+  /**
+   * @generated from field: string feedback_id = 10;
+   */
+  feedbackId: string;
+
+  /**
+   * Public id of the API key that sent it.
+   *
+   * @generated from field: string key_id = 11;
+   */
+  keyId: string;
 };
 
 /**

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tailor/registry/v1/registry.proto.
  */
 export const file_tailor_registry_v1_registry: GenFile = /*@__PURE__*/
-  fileDesc("CiF0YWlsb3IvcmVnaXN0cnkvdjEvcmVnaXN0cnkucHJvdG8SEnRhaWxvci5yZWdpc3RyeS52MSLbAQoNUmV0cmlldmFsU3BlYxIQCghlbWJlZGRlchgBIAEoCRIPCgdibTI1X2sxGAIgASgBEg4KBmJtMjVfYhgDIAEoARIQCghybTNfZG9jcxgEIAEoDRIRCglybTNfdGVybXMYBSABKA0SEgoKcm0zX3dlaWdodBgGIAEoARIUCgxkZW5zZV93ZWlnaHQYByABKAESEgoKY2FuZGlkYXRlcxgIIAEoDRI0CghyZXJhbmtlchgJIAEoCzIiLnRhaWxvci5yZWdpc3RyeS52MS5MaW5lYXJSZXJhbmtlciJdCg5MaW5lYXJSZXJhbmtlchIQCghmZWF0dXJlcxgBIAMoCRIPCgd3ZWlnaHRzGAIgAygBEgwKBG1lYW4YAyADKAESCwoDc3RkGAQgAygBEg0KBWRlcHRoGAUgASgNIo0BCgdMaW5lYWdlEhYKDnBhcmVudF92ZXJzaW9uGAEgASgJEhQKDHRyYWluaW5nX2pvYhgCIAEoCRIUCgxkYXRhc2V0X2hhc2gYAyABKAkSDAoEa2luZBgEIAEoCRIRCglhcnRpZmFjdHMYBSADKAkSDwoHcmVwb3J0cxgGIAMoCRIMCgRzZWVkGAcgASgEIoYCCgxNb2RlbFZlcnNpb24SDgoGdGVuYW50GAEgASgJEg0KBW1vZGVsGAIgASgJEg8KB3ZlcnNpb24YAyABKAkSLwoEc3BlYxgEIAEoCzIhLnRhaWxvci5yZWdpc3RyeS52MS5SZXRyaWV2YWxTcGVjEiwKB2xpbmVhZ2UYBSABKAsyGy50YWlsb3IucmVnaXN0cnkudjEuTGluZWFnZRIvCgVzdGF0ZRgGIAEoDjIgLnRhaWxvci5yZWdpc3RyeS52MS5WZXJzaW9uU3RhdGUSEgoKY3JlYXRlZF9hdBgHIAEoCRIPCgdhbGlhc2VzGAggAygJEhEKCXJlamVjdGlvbhgJIAEoCSJKCgVBbGlhcxIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGd2VpZ2h0GAMgASgBEhIKCnVwZGF0ZWRfYXQYBCABKAkilgEKFlJlZ2lzdGVyVmVyc2lvblJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBW1vZGVsGAIgASgJEi8KBHNwZWMYAyABKAsyIS50YWlsb3IucmVnaXN0cnkudjEuUmV0cmlldmFsU3BlYxIsCgdsaW5lYWdlGAQgASgLMhsudGFpbG9yLnJlZ2lzdHJ5LnYxLkxpbmVhZ2UiTAoXUmVnaXN0ZXJWZXJzaW9uUmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iYwoRRW5zdXJlQmFzZVJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBW1vZGVsGAIgASgJEi8KBHNwZWMYAyABKAsyIS50YWlsb3IucmVnaXN0cnkudjEuUmV0cmlldmFsU3BlYyJYChJFbnN1cmVCYXNlUmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SDwoHY3JlYXRlZBgCIAEoCCI0ChFHZXRWZXJzaW9uUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdmVyc2lvbhgCIAEoCSJHChJHZXRWZXJzaW9uUmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iQwoTUmVzb2x2ZUFsaWFzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFbW9kZWwYAiABKAkSDQoFYWxpYXMYAyABKAkicwoUUmVzb2x2ZUFsaWFzUmVzcG9uc2USKAoFYWxpYXMYASABKAsyGS50YWlsb3IucmVnaXN0cnkudjEuQWxpYXMSMQoHdmVyc2lvbhgCIAEoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iLQobTGlzdFJlZ2lzdGVyZWRNb2RlbHNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCSJzCgxNb2RlbFN1bW1hcnkSDQoFbW9kZWwYASABKAkSKgoHYWxpYXNlcxgCIAMoCzIZLnRhaWxvci5yZWdpc3RyeS52MS5BbGlhcxIQCgh2ZXJzaW9ucxgDIAEoDRIWCg5sYXRlc3RfdmVyc2lvbhgEIAEoCSJQChxMaXN0UmVnaXN0ZXJlZE1vZGVsc1Jlc3BvbnNlEjAKBm1vZGVscxgBIAMoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFN1bW1hcnkiNAoTTGlzdFZlcnNpb25zUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFbW9kZWwYAiABKAkidgoUTGlzdFZlcnNpb25zUmVzcG9uc2USMgoIdmVyc2lvbnMYASADKAsyIC50YWlsb3IucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uEioKB2FsaWFzZXMYAiADKAsyGS50YWlsb3IucmVnaXN0cnkudjEuQWxpYXMiYAoOUHJvbW90ZVJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDQoFYWxpYXMYAyABKAkSDgoGd2VpZ2h0GAQgASgBEg4KBnJlYXNvbhgFIAEoCSJVCg9Qcm9tb3RlUmVzcG9uc2USKAoFYWxpYXMYASABKAsyGS50YWlsb3IucmVnaXN0cnkudjEuQWxpYXMSGAoQcHJldmlvdXNfdmVyc2lvbhgCIAEoCSJPCg9Sb2xsYmFja1JlcXVlc3QSDgoGdGVuYW50GAEgASgJEg0KBW1vZGVsGAIgASgJEg0KBWFsaWFzGAMgASgJEg4KBnJlYXNvbhgEIAEoCSJZChBSb2xsYmFja1Jlc3BvbnNlEigKBWFsaWFzGAEgASgLMhkudGFpbG9yLnJlZ2lzdHJ5LnYxLkFsaWFzEhsKE3JvbGxlZF9iYWNrX3ZlcnNpb24YAiABKAkiUAoNUmVqZWN0UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZyZWFzb24YAyABKAkSDgoGcmVwb3J0GAQgASgJIkMKDlJlamVjdFJlc3BvbnNlEjEKB3ZlcnNpb24YASABKAsyIC50YWlsb3IucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIkYKE0F0dGFjaFJlcG9ydFJlcXVlc3QSDgoGdGVuYW50GAEgASgJEg8KB3ZlcnNpb24YAiABKAkSDgoGcmVwb3J0GAMgASgJIhYKFEF0dGFjaFJlcG9ydFJlc3BvbnNlKoIBCgxWZXJzaW9uU3RhdGUSHQoZVkVSU0lPTl9TVEFURV9VTlNQRUNJRklFRBAAEhsKF1ZFUlNJT05fU1RBVEVfQ0FORElEQVRFEAESGgoWVkVSU0lPTl9TVEFURV9QUk9NT1RFRBACEhoKFlZFUlNJT05fU1RBVEVfUkVKRUNURUQQAzLXBwoPUmVnaXN0cnlTZXJ2aWNlEmoKD1JlZ2lzdGVyVmVyc2lvbhIqLnRhaWxvci5yZWdpc3RyeS52MS5SZWdpc3RlclZlcnNpb25SZXF1ZXN0GisudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlZ2lzdGVyVmVyc2lvblJlc3BvbnNlElsKCkVuc3VyZUJhc2USJS50YWlsb3IucmVnaXN0cnkudjEuRW5zdXJlQmFzZVJlcXVlc3QaJi50YWlsb3IucmVnaXN0cnkudjEuRW5zdXJlQmFzZVJlc3BvbnNlElsKCkdldFZlcnNpb24SJS50YWlsb3IucmVnaXN0cnkudjEuR2V0VmVyc2lvblJlcXVlc3QaJi50YWlsb3IucmVnaXN0cnkudjEuR2V0VmVyc2lvblJlc3BvbnNlEmEKDFJlc29sdmVBbGlhcxInLnRhaWxvci5yZWdpc3RyeS52MS5SZXNvbHZlQWxpYXNSZXF1ZXN0GigudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlc29sdmVBbGlhc1Jlc3BvbnNlEnkKFExpc3RSZWdpc3RlcmVkTW9kZWxzEi8udGFpbG9yLnJlZ2lzdHJ5LnYxLkxpc3RSZWdpc3RlcmVkTW9kZWxzUmVxdWVzdBowLnRhaWxvci5yZWdpc3RyeS52MS5MaXN0UmVnaXN0ZXJlZE1vZGVsc1Jlc3BvbnNlEmEKDExpc3RWZXJzaW9ucxInLnRhaWxvci5yZWdpc3RyeS52MS5MaXN0VmVyc2lvbnNSZXF1ZXN0GigudGFpbG9yLnJlZ2lzdHJ5LnYxLkxpc3RWZXJzaW9uc1Jlc3BvbnNlElIKB1Byb21vdGUSIi50YWlsb3IucmVnaXN0cnkudjEuUHJvbW90ZVJlcXVlc3QaIy50YWlsb3IucmVnaXN0cnkudjEuUHJvbW90ZVJlc3BvbnNlElUKCFJvbGxiYWNrEiMudGFpbG9yLnJlZ2lzdHJ5LnYxLlJvbGxiYWNrUmVxdWVzdBokLnRhaWxvci5yZWdpc3RyeS52MS5Sb2xsYmFja1Jlc3BvbnNlEk8KBlJlamVjdBIhLnRhaWxvci5yZWdpc3RyeS52MS5SZWplY3RSZXF1ZXN0GiIudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlamVjdFJlc3BvbnNlEmEKDEF0dGFjaFJlcG9ydBInLnRhaWxvci5yZWdpc3RyeS52MS5BdHRhY2hSZXBvcnRSZXF1ZXN0GigudGFpbG9yLnJlZ2lzdHJ5LnYxLkF0dGFjaFJlcG9ydFJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("CiF0YWlsb3IvcmVnaXN0cnkvdjEvcmVnaXN0cnkucHJvdG8SEnRhaWxvci5yZWdpc3RyeS52MSLbAQoNUmV0cmlldmFsU3BlYxIQCghlbWJlZGRlchgBIAEoCRIPCgdibTI1X2sxGAIgASgBEg4KBmJtMjVfYhgDIAEoARIQCghybTNfZG9jcxgEIAEoDRIRCglybTNfdGVybXMYBSABKA0SEgoKcm0zX3dlaWdodBgGIAEoARIUCgxkZW5zZV93ZWlnaHQYByABKAESEgoKY2FuZGlkYXRlcxgIIAEoDRI0CghyZXJhbmtlchgJIAEoCzIiLnRhaWxvci5yZWdpc3RyeS52MS5MaW5lYXJSZXJhbmtlciKsAQoNR2VuZXJhdG9yU3BlYxIMCgRraW5kGAEgASgJEg0KBW1vZGVsGAIgASgJEhAKCGJhc2VfdXJsGAMgASgJEhMKC2FwaV9rZXlfZW52GAQgASgJEhcKD3Byb21wdF90ZW1wbGF0ZRgFIAEoCRISCgptYXhfdG9rZW5zGAYgASgNEhMKC3RlbXBlcmF0dXJlGAcgASgBEhUKDW1heF9zZW50ZW5jZXMYCCABKA0iXQoOTGluZWFyUmVyYW5rZXISEAoIZmVhdHVyZXMYASADKAkSDwoHd2VpZ2h0cxgCIAMoARIMCgRtZWFuGAMgAygBEgsKA3N0ZBgEIAMoARINCgVkZXB0aBgFIAEoDSKNAQoHTGluZWFnZRIWCg5wYXJlbnRfdmVyc2lvbhgBIAEoCRIUCgx0cmFpbmluZ19qb2IYAiABKAkSFAoMZGF0YXNldF9oYXNoGAMgASgJEgwKBGtpbmQYBCABKAkSEQoJYXJ0aWZhY3RzGAUgAygJEg8KB3JlcG9ydHMYBiADKAkSDAoEc2VlZBgHIAEoBCK8AgoMTW9kZWxWZXJzaW9uEg4KBnRlbmFudBgBIAEoCRINCgVtb2RlbBgCIAEoCRIPCgd2ZXJzaW9uGAMgASgJEi8KBHNwZWMYBCABKAsyIS50YWlsb3IucmVnaXN0cnkudjEuUmV0cmlldmFsU3BlYxIsCgdsaW5lYWdlGAUgASgLMhsudGFpbG9yLnJlZ2lzdHJ5LnYxLkxpbmVhZ2USLwoFc3RhdGUYBiABKA4yIC50YWlsb3IucmVnaXN0cnkudjEuVmVyc2lvblN0YXRlEjQKCWdlbmVyYXRvchgKIAEoCzIhLnRhaWxvci5yZWdpc3RyeS52MS5HZW5lcmF0b3JTcGVjEhIKCmNyZWF0ZWRfYXQYByABKAkSDwoHYWxpYXNlcxgIIAMoCRIRCglyZWplY3Rpb24YCSABKAkiSgoFQWxpYXMSDAoEbmFtZRgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBndlaWdodBgDIAEoARISCgp1cGRhdGVkX2F0GAQgASgJIswBChZSZWdpc3RlclZlcnNpb25SZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVtb2RlbBgCIAEoCRIvCgRzcGVjGAMgASgLMiEudGFpbG9yLnJlZ2lzdHJ5LnYxLlJldHJpZXZhbFNwZWMSLAoHbGluZWFnZRgEIAEoCzIbLnRhaWxvci5yZWdpc3RyeS52MS5MaW5lYWdlEjQKCWdlbmVyYXRvchgFIAEoCzIhLnRhaWxvci5yZWdpc3RyeS52MS5HZW5lcmF0b3JTcGVjIkwKF1JlZ2lzdGVyVmVyc2lvblJlc3BvbnNlEjEKB3ZlcnNpb24YASABKAsyIC50YWlsb3IucmVnaXN0cnkudjEuTW9kZWxWZXJzaW9uIpkBChFFbnN1cmVCYXNlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFbW9kZWwYAiABKAkSLwoEc3BlYxgDIAEoCzIhLnRhaWxvci5yZWdpc3RyeS52MS5SZXRyaWV2YWxTcGVjEjQKCWdlbmVyYXRvchgEIAEoCzIhLnRhaWxvci5yZWdpc3RyeS52MS5HZW5lcmF0b3JTcGVjIlgKEkVuc3VyZUJhc2VSZXNwb25zZRIxCgd2ZXJzaW9uGAEgASgLMiAudGFpbG9yLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbhIPCgdjcmVhdGVkGAIgASgIIjQKEUdldFZlcnNpb25SZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJIkcKEkdldFZlcnNpb25SZXNwb25zZRIxCgd2ZXJzaW9uGAEgASgLMiAudGFpbG9yLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiJDChNSZXNvbHZlQWxpYXNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVtb2RlbBgCIAEoCRINCgVhbGlhcxgDIAEoCSJzChRSZXNvbHZlQWxpYXNSZXNwb25zZRIoCgVhbGlhcxgBIAEoCzIZLnRhaWxvci5yZWdpc3RyeS52MS5BbGlhcxIxCgd2ZXJzaW9uGAIgASgLMiAudGFpbG9yLnJlZ2lzdHJ5LnYxLk1vZGVsVmVyc2lvbiItChtMaXN0UmVnaXN0ZXJlZE1vZGVsc1JlcXVlc3QSDgoGdGVuYW50GAEgASgJInMKDE1vZGVsU3VtbWFyeRINCgVtb2RlbBgBIAEoCRIqCgdhbGlhc2VzGAIgAygLMhkudGFpbG9yLnJlZ2lzdHJ5LnYxLkFsaWFzEhAKCHZlcnNpb25zGAMgASgNEhYKDmxhdGVzdF92ZXJzaW9uGAQgASgJIlAKHExpc3RSZWdpc3RlcmVkTW9kZWxzUmVzcG9uc2USMAoGbW9kZWxzGAEgAygLMiAudGFpbG9yLnJlZ2lzdHJ5LnYxLk1vZGVsU3VtbWFyeSI0ChNMaXN0VmVyc2lvbnNSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRINCgVtb2RlbBgCIAEoCSJ2ChRMaXN0VmVyc2lvbnNSZXNwb25zZRIyCgh2ZXJzaW9ucxgBIAMoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24SKgoHYWxpYXNlcxgCIAMoCzIZLnRhaWxvci5yZWdpc3RyeS52MS5BbGlhcyJgCg5Qcm9tb3RlUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRINCgVhbGlhcxgDIAEoCRIOCgZ3ZWlnaHQYBCABKAESDgoGcmVhc29uGAUgASgJIlUKD1Byb21vdGVSZXNwb25zZRIoCgVhbGlhcxgBIAEoCzIZLnRhaWxvci5yZWdpc3RyeS52MS5BbGlhcxIYChBwcmV2aW91c192ZXJzaW9uGAIgASgJIk8KD1JvbGxiYWNrUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFbW9kZWwYAiABKAkSDQoFYWxpYXMYAyABKAkSDgoGcmVhc29uGAQgASgJIlkKEFJvbGxiYWNrUmVzcG9uc2USKAoFYWxpYXMYASABKAsyGS50YWlsb3IucmVnaXN0cnkudjEuQWxpYXMSGwoTcm9sbGVkX2JhY2tfdmVyc2lvbhgCIAEoCSJQCg1SZWplY3RSZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIPCgd2ZXJzaW9uGAIgASgJEg4KBnJlYXNvbhgDIAEoCRIOCgZyZXBvcnQYBCABKAkiQwoOUmVqZWN0UmVzcG9uc2USMQoHdmVyc2lvbhgBIAEoCzIgLnRhaWxvci5yZWdpc3RyeS52MS5Nb2RlbFZlcnNpb24iRgoTQXR0YWNoUmVwb3J0UmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDwoHdmVyc2lvbhgCIAEoCRIOCgZyZXBvcnQYAyABKAkiFgoUQXR0YWNoUmVwb3J0UmVzcG9uc2UqggEKDFZlcnNpb25TdGF0ZRIdChlWRVJTSU9OX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXVkVSU0lPTl9TVEFURV9DQU5ESURBVEUQARIaChZWRVJTSU9OX1NUQVRFX1BST01PVEVEEAISGgoWVkVSU0lPTl9TVEFURV9SRUpFQ1RFRBADMtcHCg9SZWdpc3RyeVNlcnZpY2USagoPUmVnaXN0ZXJWZXJzaW9uEioudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlZ2lzdGVyVmVyc2lvblJlcXVlc3QaKy50YWlsb3IucmVnaXN0cnkudjEuUmVnaXN0ZXJWZXJzaW9uUmVzcG9uc2USWwoKRW5zdXJlQmFzZRIlLnRhaWxvci5yZWdpc3RyeS52MS5FbnN1cmVCYXNlUmVxdWVzdBomLnRhaWxvci5yZWdpc3RyeS52MS5FbnN1cmVCYXNlUmVzcG9uc2USWwoKR2V0VmVyc2lvbhIlLnRhaWxvci5yZWdpc3RyeS52MS5HZXRWZXJzaW9uUmVxdWVzdBomLnRhaWxvci5yZWdpc3RyeS52MS5HZXRWZXJzaW9uUmVzcG9uc2USYQoMUmVzb2x2ZUFsaWFzEicudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlc29sdmVBbGlhc1JlcXVlc3QaKC50YWlsb3IucmVnaXN0cnkudjEuUmVzb2x2ZUFsaWFzUmVzcG9uc2USeQoUTGlzdFJlZ2lzdGVyZWRNb2RlbHMSLy50YWlsb3IucmVnaXN0cnkudjEuTGlzdFJlZ2lzdGVyZWRNb2RlbHNSZXF1ZXN0GjAudGFpbG9yLnJlZ2lzdHJ5LnYxLkxpc3RSZWdpc3RlcmVkTW9kZWxzUmVzcG9uc2USYQoMTGlzdFZlcnNpb25zEicudGFpbG9yLnJlZ2lzdHJ5LnYxLkxpc3RWZXJzaW9uc1JlcXVlc3QaKC50YWlsb3IucmVnaXN0cnkudjEuTGlzdFZlcnNpb25zUmVzcG9uc2USUgoHUHJvbW90ZRIiLnRhaWxvci5yZWdpc3RyeS52MS5Qcm9tb3RlUmVxdWVzdBojLnRhaWxvci5yZWdpc3RyeS52MS5Qcm9tb3RlUmVzcG9uc2USVQoIUm9sbGJhY2sSIy50YWlsb3IucmVnaXN0cnkudjEuUm9sbGJhY2tSZXF1ZXN0GiQudGFpbG9yLnJlZ2lzdHJ5LnYxLlJvbGxiYWNrUmVzcG9uc2USTwoGUmVqZWN0EiEudGFpbG9yLnJlZ2lzdHJ5LnYxLlJlamVjdFJlcXVlc3QaIi50YWlsb3IucmVnaXN0cnkudjEuUmVqZWN0UmVzcG9uc2USYQoMQXR0YWNoUmVwb3J0EicudGFpbG9yLnJlZ2lzdHJ5LnYxLkF0dGFjaFJlcG9ydFJlcXVlc3QaKC50YWlsb3IucmVnaXN0cnkudjEuQXR0YWNoUmVwb3J0UmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * How one retrieval version searches. Every field is explicit: a version names its exact
@@ -83,6 +83,74 @@ export const RetrievalSpecSchema: GenMessage<RetrievalSpec> = /*@__PURE__*/
   messageDesc(file_tailor_registry_v1_registry, 0);
 
 /**
+ * How one generator version writes answers (model `generator`; aliases prod/canary as for
+ * retrieval). Never holds a secret: an upstream key is named by the variable that holds it.
+ *
+ * @generated from message tailor.registry.v1.GeneratorSpec
+ */
+export type GeneratorSpec = Message<"tailor.registry.v1.GeneratorSpec"> & {
+  /**
+   * extractive (no language model: the best-supporting sentences, each cited), onnx (a causal
+   * LM on the model-server) or openai (any OpenAI-compatible upstream: vLLM, TGI, NIM, Ollama).
+   *
+   * @generated from field: string kind = 1;
+   */
+  kind: string;
+
+  /**
+   * onnx: exact `name@version` on the model-server; openai: the upstream's model name.
+   *
+   * @generated from field: string model = 2;
+   */
+  model: string;
+
+  /**
+   * openai: base URL (`http://vllm:8000/v1`).
+   *
+   * @generated from field: string base_url = 3;
+   */
+  baseUrl: string;
+
+  /**
+   * openai: name of the gateway's environment variable holding the upstream key (empty: none).
+   *
+   * @generated from field: string api_key_env = 4;
+   */
+  apiKeyEnv: string;
+
+  /**
+   * onnx and openai: prompt template with {{context}} and {{question}} (empty: the default).
+   *
+   * @generated from field: string prompt_template = 5;
+   */
+  promptTemplate: string;
+
+  /**
+   * @generated from field: uint32 max_tokens = 6;
+   */
+  maxTokens: number;
+
+  /**
+   * @generated from field: double temperature = 7;
+   */
+  temperature: number;
+
+  /**
+   * extractive: most sentences in an answer.
+   *
+   * @generated from field: uint32 max_sentences = 8;
+   */
+  maxSentences: number;
+};
+
+/**
+ * Describes the message tailor.registry.v1.GeneratorSpec.
+ * Use `create(GeneratorSpecSchema)` to create a new message.
+ */
+export const GeneratorSpecSchema: GenMessage<GeneratorSpec> = /*@__PURE__*/
+  messageDesc(file_tailor_registry_v1_registry, 1);
+
+/**
  * A linear scoring function over named candidate features (standardised by mean and std).
  *
  * @generated from message tailor.registry.v1.LinearReranker
@@ -121,7 +189,7 @@ export type LinearReranker = Message<"tailor.registry.v1.LinearReranker"> & {
  * Use `create(LinearRerankerSchema)` to create a new message.
  */
 export const LinearRerankerSchema: GenMessage<LinearReranker> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 1);
+  messageDesc(file_tailor_registry_v1_registry, 2);
 
 /**
  * Where a version came from.
@@ -184,7 +252,7 @@ export type Lineage = Message<"tailor.registry.v1.Lineage"> & {
  * Use `create(LineageSchema)` to create a new message.
  */
 export const LineageSchema: GenMessage<Lineage> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 2);
+  messageDesc(file_tailor_registry_v1_registry, 3);
 
 /**
  * @generated from message tailor.registry.v1.ModelVersion
@@ -223,6 +291,13 @@ export type ModelVersion = Message<"tailor.registry.v1.ModelVersion"> & {
   state: VersionState;
 
   /**
+   * Set for versions of model `generator` (spec is then unset).
+   *
+   * @generated from field: tailor.registry.v1.GeneratorSpec generator = 10;
+   */
+  generator?: GeneratorSpec | undefined;
+
+  /**
    * RFC 3339.
    *
    * @generated from field: string created_at = 7;
@@ -249,7 +324,7 @@ export type ModelVersion = Message<"tailor.registry.v1.ModelVersion"> & {
  * Use `create(ModelVersionSchema)` to create a new message.
  */
 export const ModelVersionSchema: GenMessage<ModelVersion> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 3);
+  messageDesc(file_tailor_registry_v1_registry, 4);
 
 /**
  * @generated from message tailor.registry.v1.Alias
@@ -283,7 +358,7 @@ export type Alias = Message<"tailor.registry.v1.Alias"> & {
  * Use `create(AliasSchema)` to create a new message.
  */
 export const AliasSchema: GenMessage<Alias> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 4);
+  messageDesc(file_tailor_registry_v1_registry, 5);
 
 /**
  * @generated from message tailor.registry.v1.RegisterVersionRequest
@@ -308,6 +383,13 @@ export type RegisterVersionRequest = Message<"tailor.registry.v1.RegisterVersion
    * @generated from field: tailor.registry.v1.Lineage lineage = 4;
    */
   lineage?: Lineage | undefined;
+
+  /**
+   * For model `generator`, instead of spec.
+   *
+   * @generated from field: tailor.registry.v1.GeneratorSpec generator = 5;
+   */
+  generator?: GeneratorSpec | undefined;
 };
 
 /**
@@ -315,7 +397,7 @@ export type RegisterVersionRequest = Message<"tailor.registry.v1.RegisterVersion
  * Use `create(RegisterVersionRequestSchema)` to create a new message.
  */
 export const RegisterVersionRequestSchema: GenMessage<RegisterVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 5);
+  messageDesc(file_tailor_registry_v1_registry, 6);
 
 /**
  * @generated from message tailor.registry.v1.RegisterVersionResponse
@@ -332,7 +414,7 @@ export type RegisterVersionResponse = Message<"tailor.registry.v1.RegisterVersio
  * Use `create(RegisterVersionResponseSchema)` to create a new message.
  */
 export const RegisterVersionResponseSchema: GenMessage<RegisterVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 6);
+  messageDesc(file_tailor_registry_v1_registry, 7);
 
 /**
  * @generated from message tailor.registry.v1.EnsureBaseRequest
@@ -352,6 +434,13 @@ export type EnsureBaseRequest = Message<"tailor.registry.v1.EnsureBaseRequest"> 
    * @generated from field: tailor.registry.v1.RetrievalSpec spec = 3;
    */
   spec?: RetrievalSpec | undefined;
+
+  /**
+   * For model `generator`, instead of spec.
+   *
+   * @generated from field: tailor.registry.v1.GeneratorSpec generator = 4;
+   */
+  generator?: GeneratorSpec | undefined;
 };
 
 /**
@@ -359,7 +448,7 @@ export type EnsureBaseRequest = Message<"tailor.registry.v1.EnsureBaseRequest"> 
  * Use `create(EnsureBaseRequestSchema)` to create a new message.
  */
 export const EnsureBaseRequestSchema: GenMessage<EnsureBaseRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 7);
+  messageDesc(file_tailor_registry_v1_registry, 8);
 
 /**
  * @generated from message tailor.registry.v1.EnsureBaseResponse
@@ -383,7 +472,7 @@ export type EnsureBaseResponse = Message<"tailor.registry.v1.EnsureBaseResponse"
  * Use `create(EnsureBaseResponseSchema)` to create a new message.
  */
 export const EnsureBaseResponseSchema: GenMessage<EnsureBaseResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 8);
+  messageDesc(file_tailor_registry_v1_registry, 9);
 
 /**
  * @generated from message tailor.registry.v1.GetVersionRequest
@@ -407,7 +496,7 @@ export type GetVersionRequest = Message<"tailor.registry.v1.GetVersionRequest"> 
  * Use `create(GetVersionRequestSchema)` to create a new message.
  */
 export const GetVersionRequestSchema: GenMessage<GetVersionRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 9);
+  messageDesc(file_tailor_registry_v1_registry, 10);
 
 /**
  * @generated from message tailor.registry.v1.GetVersionResponse
@@ -424,7 +513,7 @@ export type GetVersionResponse = Message<"tailor.registry.v1.GetVersionResponse"
  * Use `create(GetVersionResponseSchema)` to create a new message.
  */
 export const GetVersionResponseSchema: GenMessage<GetVersionResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 10);
+  messageDesc(file_tailor_registry_v1_registry, 11);
 
 /**
  * @generated from message tailor.registry.v1.ResolveAliasRequest
@@ -451,7 +540,7 @@ export type ResolveAliasRequest = Message<"tailor.registry.v1.ResolveAliasReques
  * Use `create(ResolveAliasRequestSchema)` to create a new message.
  */
 export const ResolveAliasRequestSchema: GenMessage<ResolveAliasRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 11);
+  messageDesc(file_tailor_registry_v1_registry, 12);
 
 /**
  * @generated from message tailor.registry.v1.ResolveAliasResponse
@@ -473,7 +562,7 @@ export type ResolveAliasResponse = Message<"tailor.registry.v1.ResolveAliasRespo
  * Use `create(ResolveAliasResponseSchema)` to create a new message.
  */
 export const ResolveAliasResponseSchema: GenMessage<ResolveAliasResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 12);
+  messageDesc(file_tailor_registry_v1_registry, 13);
 
 /**
  * @generated from message tailor.registry.v1.ListRegisteredModelsRequest
@@ -490,7 +579,7 @@ export type ListRegisteredModelsRequest = Message<"tailor.registry.v1.ListRegist
  * Use `create(ListRegisteredModelsRequestSchema)` to create a new message.
  */
 export const ListRegisteredModelsRequestSchema: GenMessage<ListRegisteredModelsRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 13);
+  messageDesc(file_tailor_registry_v1_registry, 14);
 
 /**
  * @generated from message tailor.registry.v1.ModelSummary
@@ -522,7 +611,7 @@ export type ModelSummary = Message<"tailor.registry.v1.ModelSummary"> & {
  * Use `create(ModelSummarySchema)` to create a new message.
  */
 export const ModelSummarySchema: GenMessage<ModelSummary> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 14);
+  messageDesc(file_tailor_registry_v1_registry, 15);
 
 /**
  * @generated from message tailor.registry.v1.ListRegisteredModelsResponse
@@ -539,7 +628,7 @@ export type ListRegisteredModelsResponse = Message<"tailor.registry.v1.ListRegis
  * Use `create(ListRegisteredModelsResponseSchema)` to create a new message.
  */
 export const ListRegisteredModelsResponseSchema: GenMessage<ListRegisteredModelsResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 15);
+  messageDesc(file_tailor_registry_v1_registry, 16);
 
 /**
  * @generated from message tailor.registry.v1.ListVersionsRequest
@@ -561,7 +650,7 @@ export type ListVersionsRequest = Message<"tailor.registry.v1.ListVersionsReques
  * Use `create(ListVersionsRequestSchema)` to create a new message.
  */
 export const ListVersionsRequestSchema: GenMessage<ListVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 16);
+  messageDesc(file_tailor_registry_v1_registry, 17);
 
 /**
  * @generated from message tailor.registry.v1.ListVersionsResponse
@@ -583,7 +672,7 @@ export type ListVersionsResponse = Message<"tailor.registry.v1.ListVersionsRespo
  * Use `create(ListVersionsResponseSchema)` to create a new message.
  */
 export const ListVersionsResponseSchema: GenMessage<ListVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 17);
+  messageDesc(file_tailor_registry_v1_registry, 18);
 
 /**
  * @generated from message tailor.registry.v1.PromoteRequest
@@ -626,7 +715,7 @@ export type PromoteRequest = Message<"tailor.registry.v1.PromoteRequest"> & {
  * Use `create(PromoteRequestSchema)` to create a new message.
  */
 export const PromoteRequestSchema: GenMessage<PromoteRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 18);
+  messageDesc(file_tailor_registry_v1_registry, 19);
 
 /**
  * @generated from message tailor.registry.v1.PromoteResponse
@@ -650,7 +739,7 @@ export type PromoteResponse = Message<"tailor.registry.v1.PromoteResponse"> & {
  * Use `create(PromoteResponseSchema)` to create a new message.
  */
 export const PromoteResponseSchema: GenMessage<PromoteResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 19);
+  messageDesc(file_tailor_registry_v1_registry, 20);
 
 /**
  * @generated from message tailor.registry.v1.RollbackRequest
@@ -684,7 +773,7 @@ export type RollbackRequest = Message<"tailor.registry.v1.RollbackRequest"> & {
  * Use `create(RollbackRequestSchema)` to create a new message.
  */
 export const RollbackRequestSchema: GenMessage<RollbackRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 20);
+  messageDesc(file_tailor_registry_v1_registry, 21);
 
 /**
  * @generated from message tailor.registry.v1.RollbackResponse
@@ -708,7 +797,7 @@ export type RollbackResponse = Message<"tailor.registry.v1.RollbackResponse"> & 
  * Use `create(RollbackResponseSchema)` to create a new message.
  */
 export const RollbackResponseSchema: GenMessage<RollbackResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 21);
+  messageDesc(file_tailor_registry_v1_registry, 22);
 
 /**
  * @generated from message tailor.registry.v1.RejectRequest
@@ -740,7 +829,7 @@ export type RejectRequest = Message<"tailor.registry.v1.RejectRequest"> & {
  * Use `create(RejectRequestSchema)` to create a new message.
  */
 export const RejectRequestSchema: GenMessage<RejectRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 22);
+  messageDesc(file_tailor_registry_v1_registry, 23);
 
 /**
  * @generated from message tailor.registry.v1.RejectResponse
@@ -757,7 +846,7 @@ export type RejectResponse = Message<"tailor.registry.v1.RejectResponse"> & {
  * Use `create(RejectResponseSchema)` to create a new message.
  */
 export const RejectResponseSchema: GenMessage<RejectResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 23);
+  messageDesc(file_tailor_registry_v1_registry, 24);
 
 /**
  * @generated from message tailor.registry.v1.AttachReportRequest
@@ -784,7 +873,7 @@ export type AttachReportRequest = Message<"tailor.registry.v1.AttachReportReques
  * Use `create(AttachReportRequestSchema)` to create a new message.
  */
 export const AttachReportRequestSchema: GenMessage<AttachReportRequest> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 24);
+  messageDesc(file_tailor_registry_v1_registry, 25);
 
 /**
  * @generated from message tailor.registry.v1.AttachReportResponse
@@ -797,7 +886,7 @@ export type AttachReportResponse = Message<"tailor.registry.v1.AttachReportRespo
  * Use `create(AttachReportResponseSchema)` to create a new message.
  */
 export const AttachReportResponseSchema: GenMessage<AttachReportResponse> = /*@__PURE__*/
-  messageDesc(file_tailor_registry_v1_registry, 25);
+  messageDesc(file_tailor_registry_v1_registry, 26);
 
 /**
  * @generated from enum tailor.registry.v1.VersionState

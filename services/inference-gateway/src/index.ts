@@ -1,0 +1,2 @@
+export { type GatewayConfig, parseGatewayConfig } from "./config.js";
+export { create, type GatewayServiceHandle } from "./service.js";

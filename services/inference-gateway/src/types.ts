@@ -1,0 +1,82 @@
+/**
+ * The seams between the gateway's parts: auth (keys, limits, budgets), the RAG orchestrator,
+ * generators and the output check of streamed answers. Each part is built against these.
+ */
+import type { GeneratorSpec } from "@tailor/proto";
+
+/** Who is calling: resolved from the API key, never from the request body. */
+export interface Caller {
+  tenant: string;
+  /** Public id of the key (safe to log). */
+  keyId: string;
+}
+
+/** Verifies `authorization: Bearer <key>`; throws UNAUTHENTICATED (no, malformed, unknown or revoked key). */
+export interface Authenticator {
+  authenticate(authorization: string | null | undefined): Promise<Caller>;
+}
+
+/** Tokens held against a key's budget while an answer is produced. */
+export interface Reservation {
+  /** Replaces the hold by what was actually used (prompt + completion tokens). Idempotent. */
+  settle(usedTokens: number): Promise<void>;
+}
+
+/** Shared across replicas: per-key token-bucket rate limit and per-period token budget. */
+export interface Limiter {
+  /** Takes one request from the key's bucket; RESOURCE_EXHAUSTED with retry information when empty. */
+  admit(caller: Caller): Promise<void>;
+  /** Holds `maxTokens` of the budget; RESOURCE_EXHAUSTED when the rest of the period cannot cover it. */
+  reserve(caller: Caller, maxTokens: number): Promise<Reservation>;
+}
+
+/** A retrieved passage as the generator sees it; `number` is its citation number ([n]). */
+export interface Passage {
+  number: number;
+  chunkId: string;
+  documentId: string;
+  source: string;
+  title: string;
+  text: string;
+  score: number;
+}
+
+export interface ChatTurn {
+  role: "user" | "assistant" | "system";
+  content: string;
+}
+
+export interface GenerateInput {
+  question: string;
+  /** Earlier turns (Chat), oldest first; the question is not among them. */
+  history: readonly ChatTurn[];
+  passages: readonly Passage[];
+  maxTokens: number;
+  signal?: AbortSignal;
+}
+
+export interface GenerationResult {
+  promptTokens: number;
+  completionTokens: number;
+  finishReason: "stop" | "length";
+}
+
+/** One generator version (`generator@v1`) ready to run. */
+export interface Generator {
+  /** Registry version of the generator (`generator@v1`). */
+  readonly version: string;
+  /** What it runs: `extractive`, an exact model-server `name@version`, or the upstream model. */
+  readonly model: string;
+  readonly spec: GeneratorSpec;
+  /** Yields answer text as it is produced; returns the usage. Citations are `[n]` markers. */
+  generate(input: GenerateInput): AsyncGenerator<string, GenerationResult, void>;
+  close?(): Promise<void>;
+}
+
+/** What the output check of a window of answer text decided. */
+export interface WindowVerdict {
+  /** The text to send in place of the window (redacted, or with unsupported sentences removed). */
+  text: string;
+  /** allow, redact, flag or block (block: send nothing more and stop). */
+  action: "allow" | "redact" | "flag" | "block";
+}
