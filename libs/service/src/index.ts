@@ -13,6 +13,6 @@ export {
 export { HealthStatus, OVERALL_HEALTH, registerHealth, type ServingStatus } from "./health.js";
 export { runService, type Service } from "./lifecycle.js";
 export { registerReflection } from "./reflection.js";
-export { type HealthSource, RpcServer, type RpcServerOptions } from "./server.js";
+export { type HealthSource, type NodeHandler, RpcServer, type RpcServerOptions } from "./server.js";
 export { fromBinaryUtf8 } from "./utf8-guard.js";
 export { invalidArgument, notFound, requireField } from "./validate.js";

@@ -38,6 +38,11 @@ export interface RpcServerOptions {
    * publish, for instance): SERVING only while every one is healthy, followed as they change.
    */
   readiness?: readonly HealthSource[];
+  /**
+   * Serves HTTP requests that are not RPCs (the gateway's OpenAI-compatible routes); without it
+   * they get 404. It sees HTTP/1.1 and HTTP/2 requests alike.
+   */
+  fallback?: NodeHandler;
 }
 
 /** Something whose health the server's health follows (OutboxRelay is one). */
@@ -47,7 +52,7 @@ export interface HealthSource {
   onHealth(listener: (healthy: boolean, reason: string) => void): () => void;
 }
 
-type NodeHandler = (
+export type NodeHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
@@ -84,6 +89,7 @@ export class RpcServer {
         registerReflection(router, this.o.services);
       },
       interceptors: [errorBoundary(this.o.logger), utf8GuardInterceptor()],
+      ...(this.o.fallback && { fallback: this.o.fallback }),
       readMaxBytes: this.o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
       // Connect's JSON serialization takes a textDecoder, though the router's type omits it.
       jsonOptions: { ignoreUnknownFields: false, textDecoder: strictJsonTextDecoder } as {
