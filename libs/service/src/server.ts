@@ -89,7 +89,8 @@ export class RpcServer {
         registerReflection(router, this.o.services);
       },
       interceptors: [errorBoundary(this.o.logger), utf8GuardInterceptor()],
-      ...(this.o.fallback && { fallback: this.o.fallback }),
+      // Connect's type names only the HTTP/1 and HTTP/2 response classes it was built against.
+      ...(this.o.fallback && { fallback: this.o.fallback as never }),
       readMaxBytes: this.o.readMaxBytes ?? DEFAULT_READ_MAX_BYTES,
       // Connect's JSON serialization takes a textDecoder, though the router's type omits it.
       jsonOptions: { ignoreUnknownFields: false, textDecoder: strictJsonTextDecoder } as {
