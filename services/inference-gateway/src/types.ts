@@ -3,6 +3,7 @@
  * generators and the output check of streamed answers. Each part is built against these.
  */
 import type { GeneratorSpec } from "@tailor/proto";
+import type { ChatDone, ModelRoute } from "@tailor/proto/gateway";
 
 /** Who is calling: resolved from the API key, never from the request body. */
 export interface Caller {
@@ -79,4 +80,57 @@ export interface WindowVerdict {
   text: string;
   /** allow, redact, flag or block (block: send nothing more and stop). */
   action: "allow" | "redact" | "flag" | "block";
+}
+
+/** How a request names its route (empty fields: the tenant's `prod`). */
+export interface RouteRequest {
+  alias: string;
+  version: string;
+  routingKey: string;
+}
+
+/** A route resolved to exact versions. */
+export interface ResolvedRoute {
+  /** The alias that chose it (empty when an exact version was named). */
+  alias: string;
+  /** Exact retrieval version (`retrieval@v3`) and its embedder (`glove-sg-100d@…`). */
+  retrieval: string;
+  embedder: string;
+  generator: Generator;
+}
+
+/** Resolves routes through the registry, following model.promoted / rolled_back events. */
+export interface RouteResolver {
+  /** NOT_FOUND naming the alias or version when the tenant has no such route. */
+  resolve(tenant: string, route: RouteRequest): Promise<ResolvedRoute>;
+  /** The tenant's routes (prod, canary when set), for ListModels and GET /v1/models. */
+  list(tenant: string): Promise<ModelRoute[]>;
+}
+
+/** One question to answer, from any API shape (Ask, Chat, OpenAI chat completions). */
+export interface AnswerRequest {
+  caller: Caller;
+  api: "ask" | "chat" | "openai.chat";
+  question: string;
+  history: readonly ChatTurn[];
+  route: RouteRequest;
+  /** 0: the gateway's default. */
+  k: number;
+  sources: readonly string[];
+  metadata: Readonly<Record<string, string>>;
+  /** 0: the generator's default. */
+  maxTokens: number;
+  signal?: AbortSignal;
+}
+
+/** What the orchestrator yields: checked answer text in order, then one `done`. */
+export type AnswerEvent = { type: "delta"; text: string } | { type: "done"; result: ChatDone };
+
+/**
+ * Guard input check → retrieval → generation → output check (streamed through a hold-back
+ * window), logging the interaction. Throws ConnectError before the first event for refusals
+ * (INVALID_ARGUMENT, NOT_FOUND route, RESOURCE_EXHAUSTED, PERMISSION_DENIED when the input is blocked).
+ */
+export interface Orchestrator {
+  answer(req: AnswerRequest): AsyncGenerator<AnswerEvent, void, void>;
 }
