@@ -2,15 +2,16 @@ import { create, type JsonValue, toJson } from "@bufbuild/protobuf";
 import type { Subjects } from "@tailor/bus";
 import { type Database, type Selectable, sql, type Transaction } from "@tailor/db";
 import {
+  GeneratorSpecSchema,
   type Lineage,
   LineageSchema,
-  type RetrievalSpec,
   RetrievalSpecSchema,
 } from "@tailor/proto";
 import { FieldError } from "@tailor/service";
 import type { AliasesTable, RegistryDB, VersionsTable } from "./db/schema.js";
 import { RegistryNotFoundError, RegistryPreconditionError } from "./errors.js";
 import { promotedRow, rejectedRow, rolledBackRow } from "./events.js";
+import type { VersionPayload } from "./payload-rules.js";
 
 type Trx = Transaction<RegistryDB>;
 export type VersionRow = Selectable<VersionsTable>;
@@ -37,15 +38,15 @@ export class RegistryStore {
   ) {}
 
   /** A new immutable version; the model's first also becomes its `prod`. */
-  register(tenant: string, model: string, spec: RetrievalSpec, lineage: Lineage) {
+  register(tenant: string, model: string, payload: VersionPayload, lineage: Lineage) {
     return this.write(async (trx) => {
       await ensureModel(trx, tenant, model);
-      return this.insertVersion(trx, tenant, model, spec, lineage);
+      return this.insertVersion(trx, tenant, model, payload, lineage);
     });
   }
 
-  /** v1 from `spec` when the model has no version; else its existing v1 and `created` false. */
-  ensureBase(tenant: string, model: string, spec: RetrievalSpec) {
+  /** v1 from `payload` when the model has no version; else its existing v1 and `created` false. */
+  ensureBase(tenant: string, model: string, payload: VersionPayload) {
     return this.write(async (trx) => {
       await ensureModel(trx, tenant, model);
       const m = await lockModel(trx, tenant, model);
@@ -56,7 +57,7 @@ export class RegistryStore {
       }
       const lineage = create(LineageSchema, { kind: "base" });
       return {
-        version: await this.insertVersion(trx, tenant, model, spec, lineage),
+        version: await this.insertVersion(trx, tenant, model, payload, lineage),
         created: true,
       };
     });
@@ -209,7 +210,7 @@ export class RegistryStore {
     trx: Trx,
     tenant: string,
     model: string,
-    spec: RetrievalSpec,
+    payload: VersionPayload,
     lineage: Lineage,
   ): Promise<VersionRow> {
     if (lineage.parentVersion && !(await versionRow(trx, tenant, lineage.parentVersion)))
@@ -230,7 +231,10 @@ export class RegistryStore {
         model,
         n,
         version: `${model}@v${n}`,
-        spec: JSON.stringify(toJson(RetrievalSpecSchema, spec)),
+        spec: payload.spec ? JSON.stringify(toJson(RetrievalSpecSchema, payload.spec)) : null,
+        generator: payload.generator
+          ? JSON.stringify(toJson(GeneratorSpecSchema, payload.generator))
+          : null,
         lineage: JSON.stringify(stored),
         reports: lineage.reports,
         state: "candidate",

@@ -2,6 +2,7 @@ import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import {
   type Alias,
   AliasSchema,
+  GeneratorSpecSchema,
   LineageSchema,
   type ModelSummary,
   ModelSummarySchema,
@@ -27,7 +28,11 @@ export function toModelVersion(row: VersionRow, aliases: readonly string[]): Mod
     tenant: row.tenant,
     model: row.model,
     version: row.version,
-    spec: fromJson(RetrievalSpecSchema, row.spec as JsonValue),
+    // Either may be null: generator versions hold no RetrievalSpec, guard versions neither.
+    ...(row.spec != null && { spec: fromJson(RetrievalSpecSchema, row.spec as JsonValue) }),
+    ...(row.generator != null && {
+      generator: fromJson(GeneratorSpecSchema, row.generator as JsonValue),
+    }),
     lineage,
     state: STATES[row.state],
     createdAt: row.created_at.toISOString(),

@@ -80,4 +80,15 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Versions of model `generator` hold a GeneratorSpec instead of a RetrievalSpec; `guard`
+  // versions hold neither (their artifact is in the lineage).
+  "20261130T190000_generator_spec": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("versions")
+        .alterColumn("spec", (c) => c.dropNotNull())
+        .execute();
+      await db.schema.alterTable("versions").addColumn("generator", "jsonb").execute();
+    },
+  },
 };

@@ -20,8 +20,10 @@ export interface VersionsTable {
   n: number;
   /** `<model>@v<n>`. */
   version: string;
-  /** RetrievalSpec as protobuf JSON; never changed after insert. */
+  /** RetrievalSpec as protobuf JSON (null for models `generator` and `guard`); never changed. */
   spec: unknown;
+  /** GeneratorSpec as protobuf JSON for model `generator`, else null; never changed. */
+  generator: unknown;
   /** Lineage as protobuf JSON without `reports` (those are in `reports`); never changed. */
   lineage: unknown;
   /** Evaluation report ids, appended by AttachReport and Reject. */

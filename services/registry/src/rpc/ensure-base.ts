@@ -6,7 +6,8 @@ import {
 } from "@tailor/proto";
 import type { RegistryContext } from "../context.js";
 import { rpc } from "../errors.js";
-import { checkModel, checkSpec, checkTenant } from "../rules.js";
+import { checkBasePayload } from "../payload-rules.js";
+import { checkModel, checkTenant } from "../rules.js";
 import { aliasesOf } from "../store.js";
 import { toModelVersion } from "../views.js";
 
@@ -17,8 +18,8 @@ export function ensureBase(
   return rpc(async () => {
     const tenant = checkTenant(req.tenant);
     const model = checkModel("model", req.model);
-    const spec = checkSpec("spec", req.spec);
-    const { version, created } = await ctx.store.ensureBase(tenant, model, spec);
+    const payload = checkBasePayload(model, req);
+    const { version, created } = await ctx.store.ensureBase(tenant, model, payload);
     const aliases = await aliasesOf(ctx.database.db, tenant, version.version);
     if (created) ctx.logger.info({ tenant, version: version.version }, "base version registered");
     return create(EnsureBaseResponseSchema, {

@@ -6,7 +6,8 @@ import {
 } from "@tailor/proto";
 import type { RegistryContext } from "../context.js";
 import { rpc } from "../errors.js";
-import { checkLineage, checkModel, checkSpec, checkTenant } from "../rules.js";
+import { checkRegisterPayload } from "../payload-rules.js";
+import { checkLineage, checkModel, checkTenant } from "../rules.js";
 import { aliasesOf } from "../store.js";
 import { toModelVersion } from "../views.js";
 
@@ -17,9 +18,9 @@ export function registerVersion(
   return rpc(async () => {
     const tenant = checkTenant(req.tenant);
     const model = checkModel("model", req.model);
-    const spec = checkSpec("spec", req.spec);
     const lineage = checkLineage("lineage", req.lineage);
-    const row = await ctx.store.register(tenant, model, spec, lineage);
+    const payload = checkRegisterPayload(model, req, lineage);
+    const row = await ctx.store.register(tenant, model, payload, lineage);
     const aliases = await aliasesOf(ctx.database.db, tenant, row.version);
     ctx.logger.info({ tenant, version: row.version }, "version registered");
     return create(RegisterVersionResponseSchema, { version: toModelVersion(row, aliases) });
