@@ -20,9 +20,12 @@ export interface CliConfig {
   trainerUrl: string;
   evaluatorUrl: string;
   guardUrl: string;
+  inferenceGatewayUrl: string;
   dataDir: string;
   /** The model-server's admin token: TAILOR_MODEL_SERVER_ADMIN_TOKEN or the local stack's file. */
   adminToken?: string;
+  /** The gateway's admin token (`tailor keys`): TAILOR_INFERENCE_GATEWAY_ADMIN_TOKEN or the local stack's file. */
+  gatewayAdminToken?: string;
 }
 
 /**
@@ -39,6 +42,7 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
       TAILOR_TRAINER_PORT: env.port(defaultPorts.trainer),
       TAILOR_EVALUATOR_PORT: env.port(defaultPorts.evaluator),
       TAILOR_GUARD_PORT: env.port(defaultPorts.guard),
+      TAILOR_INFERENCE_GATEWAY_PORT: env.port(defaultPorts.inferenceGateway),
     },
     e,
   );
@@ -53,10 +57,17 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
       TAILOR_TRAINER_URL: env.url(`http://127.0.0.1:${ports.TAILOR_TRAINER_PORT}`),
       TAILOR_EVALUATOR_URL: env.url(`http://127.0.0.1:${ports.TAILOR_EVALUATOR_PORT}`),
       TAILOR_GUARD_URL: env.url(`http://127.0.0.1:${ports.TAILOR_GUARD_PORT}`),
+      TAILOR_INFERENCE_GATEWAY_URL: env.url(
+        `http://127.0.0.1:${ports.TAILOR_INFERENCE_GATEWAY_PORT}`,
+      ),
       TAILOR_DATA_DIR: env.str(".tailor/data"),
     },
     e,
   );
+  // The launcher keeps a prefixed stack's data (and its tokens) under prefixes/<prefix>.
+  const stackDataDir = v.TAILOR_BUS_PREFIX
+    ? join(v.TAILOR_DATA_DIR, "prefixes", v.TAILOR_BUS_PREFIX)
+    : v.TAILOR_DATA_DIR;
   return {
     natsUrl: v.TAILOR_NATS_URL,
     natsAuth: parseNatsAuth(e, "TAILOR_CLI"),
@@ -68,13 +79,9 @@ export function parseCliConfig(e: NodeJS.ProcessEnv): CliConfig {
     trainerUrl: v.TAILOR_TRAINER_URL,
     evaluatorUrl: v.TAILOR_EVALUATOR_URL,
     guardUrl: v.TAILOR_GUARD_URL,
+    inferenceGatewayUrl: v.TAILOR_INFERENCE_GATEWAY_URL,
     dataDir: v.TAILOR_DATA_DIR,
-    // The launcher keeps a prefixed stack's data (and its token) under prefixes/<prefix>.
-    adminToken: readAdminToken(
-      v.TAILOR_BUS_PREFIX
-        ? join(v.TAILOR_DATA_DIR, "prefixes", v.TAILOR_BUS_PREFIX)
-        : v.TAILOR_DATA_DIR,
-      e,
-    ),
+    adminToken: readAdminToken(stackDataDir, e),
+    gatewayAdminToken: readAdminToken(stackDataDir, e, "inference-gateway"),
   };
 }

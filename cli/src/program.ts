@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import pkg from "../package.json" with { type: "json" };
 import { intIn, keyValue, registryVersion, runTag, seconds, token, tokens } from "./args.js";
+import { addKeyCommands } from "./program-keys.js";
 import { addLoopCommands } from "./program-loop.js";
 import { addModelCommands } from "./program-models.js";
 import { formatUsageError } from "./usage.js";
@@ -22,6 +23,7 @@ Environment:
   TAILOR_TRAINER_URL        trainer (default http://127.0.0.1:$TAILOR_TRAINER_PORT, 7106)
   TAILOR_EVALUATOR_URL      evaluator (default http://127.0.0.1:$TAILOR_EVALUATOR_PORT, 7107)
   TAILOR_GUARD_URL          guard (default http://127.0.0.1:$TAILOR_GUARD_PORT, 7108)
+  TAILOR_INFERENCE_GATEWAY_URL  inference-gateway, for keys (default http://127.0.0.1:$TAILOR_INFERENCE_GATEWAY_PORT, 7100)
   TAILOR_DATA_DIR           models publish stores under $TAILOR_DATA_DIR/models (default .tailor/data)
 
 Exit codes:
@@ -316,6 +318,7 @@ ${ENVIRONMENT}`,
   const kit: Kit = { command: sub, tenant, globals, done, tenantOptional, prechecks };
   addLoopCommands(program, kit);
   addModelCommands(program, kit);
+  addKeyCommands(program, kit);
   return program;
 }
 

@@ -39,6 +39,8 @@ async function main(keepRunning: boolean): Promise<void> {
     if (c.busPrefix) say("setup", `bus prefix "${c.busPrefix}", data in ${c.stackDataDir}`);
     // LoadModel/UnloadModel need it; `tailor models load` finds it in the same file.
     const adminToken = ensureAdminToken(c.stackDataDir);
+    // The gateway's own, for `tailor keys` (GatewayAdminService).
+    const gatewayAdminToken = ensureAdminToken(c.stackDataDir, process.env, "inference-gateway");
     stack = new Stack({
       root: ROOT,
       ports: c.ports,
@@ -48,6 +50,7 @@ async function main(keepRunning: boolean): Promise<void> {
         TAILOR_DATABASE_URL: pg.url,
         TAILOR_DATA_DIR: c.stackDataDir,
         TAILOR_MODEL_SERVER_ADMIN_TOKEN: adminToken,
+        TAILOR_INFERENCE_GATEWAY_ADMIN_TOKEN: gatewayAdminToken,
         // Models are no tenant's data: every stack shares the converted default embedder and
         // what `tailor models publish` put under TAILOR_DATA_DIR.
         TAILOR_MODEL_SERVER_MODEL_DIR:
@@ -68,7 +71,7 @@ async function main(keepRunning: boolean): Promise<void> {
     if (keepRunning) {
       say(
         "tailor",
-        `up: ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")} (admin token in ${adminTokenPath(c.stackDataDir)}); Ctrl-C stops`,
+        `up: ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")} (admin tokens in ${adminTokenPath(c.stackDataDir)} and ${adminTokenPath(c.stackDataDir, "inference-gateway")}); Ctrl-C stops`,
       );
       await new Promise<void>((r) => {
         process.once("SIGINT", () => r());

@@ -1,5 +1,11 @@
 export { z } from "zod";
-export { adminTokenPath, ensureAdminToken, readAdminToken } from "./admin-token.js";
+export {
+  ADMIN_TOKEN_VARIABLES,
+  type AdminTokenService,
+  adminTokenPath,
+  ensureAdminToken,
+  readAdminToken,
+} from "./admin-token.js";
 export { ConfigError, type EnvSchema, type EnvValues, env, parseEnv } from "./env.js";
 export { Secret } from "./secret.js";
 export {

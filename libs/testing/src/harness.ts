@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Bus, type BusAuth, consumerBacklog, type StreamKey } from "@tailor/bus";
-import { SERVICE_SPECS, serviceSpec } from "@tailor/config";
+import { ensureAdminToken, SERVICE_SPECS, serviceSpec } from "@tailor/config";
 import { SERVICES, type ServiceName, Stack } from "@tailor/deploy-local";
 import {
   EvaluatorService,
@@ -14,6 +14,7 @@ import {
   RetrievalService,
   TrainerService,
 } from "@tailor/proto";
+import { GatewayService } from "@tailor/proto/gateway";
 import {
   createTestDatabase,
   freePort,
@@ -68,6 +69,8 @@ export interface Harness {
   trainer?: Client<typeof TrainerService>;
   /** Set when the evaluator was started. */
   evaluator?: Client<typeof EvaluatorService>;
+  /** Set when the inference-gateway was started (calls need `authorization: Bearer <key>`). */
+  gateway?: Client<typeof GatewayService>;
   /** A client of any started service (throws for one that was not started). */
   client<S extends DescService>(service: ServiceName, descriptor: S): Client<S>;
   /**
@@ -121,6 +124,8 @@ export async function startHarness(
       TAILOR_MODEL_SERVER_MODEL_DIR: modelDir,
       // Adapters a trainer publishes are loaded through the model-server's admin RPCs.
       TAILOR_MODEL_SERVER_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+      // Written to the data dir, where a suite (and the CLI) read it: readAdminToken(dataDir, {}, "inference-gateway").
+      TAILOR_INFERENCE_GATEWAY_ADMIN_TOKEN: ensureAdminToken(dataDir, {}, "inference-gateway"),
       TAILOR_LOG_LEVEL: process.env["TAILOR_LOG_LEVEL"] ?? "warn",
       ...extraEnv,
     },
@@ -182,6 +187,7 @@ export async function startHarness(
     registry: createClient(RegistryService, transport("registry")),
     trainer: started("trainer") ? client("trainer", TrainerService) : undefined,
     evaluator: started("evaluator") ? client("evaluator", EvaluatorService) : undefined,
+    gateway: started("inference-gateway") ? client("inference-gateway", GatewayService) : undefined,
     client,
     settle,
     close: async () => {
