@@ -5,15 +5,15 @@ import {
   type Counts,
   createGuard,
   detectPii,
-  type Example,
   InjectionClassifier,
   loadGazetteer,
-  mulberry32,
   prf,
+  readInjectionCorpus,
   type Span,
   scoreInjection,
   segments,
   spanCounts,
+  splitInjectionCorpus,
   tokenCounts,
 } from "../../libs/guard/src/index.js";
 
@@ -22,7 +22,8 @@ import {
  * recall and F1 on shared/data/pii/generated_small.json, all 100 sentences and the even/odd
  * halves (even = "dev": the only half whose errors were inspected while writing the rules; odd
  * = "test"). Injection: BIPIA attacks planted in BIPIA e-mails vs the clean e-mails and
- * questions, with the classifier trained on a seeded split and reported on the held-out part.
+ * questions, with the classifier trained on a seeded split (libs/guard splitInjectionCorpus)
+ * and reported on the held-out part.
  */
 const emit = (metric: string, value: number, unit = "score") =>
   console.log(JSON.stringify({ bench: "guard", metric, value: Number(value.toFixed(4)), unit }));
@@ -121,64 +122,12 @@ function zero(): Counts {
   return { tp: 0, fp: 0, fn: 0 };
 }
 
-interface Split<T> {
-  train: T[];
-  test: T[];
-}
-
-function split<T>(items: readonly T[], trainShare: number, rand: () => number): Split<T> {
-  const xs = [...items];
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  const n = Math.round(xs.length * trainShare);
-  return { train: xs.slice(0, n), test: xs.slice(n) };
-}
-
-/** Plants `attack` at the start, middle (a line break) or end of `context`, like BIPIA does. */
-function plant(context: string, attack: string, where: number): string {
-  if (where === 0) return `${attack}\n${context}`;
-  if (where === 2) return `${context}\n${attack}`;
-  const lines = context.split("\n");
-  const mid = Math.floor(lines.length / 2);
-  return [...lines.slice(0, mid), attack, ...lines.slice(mid)].join("\n");
-}
-
 async function injectionBench(): Promise<InjectionClassifier> {
-  const rand = mulberry32(7);
-  const load = (f: string) =>
-    JSON.parse(readFileSync(join(DATA, "injection", f), "utf8")) as Record<string, string[]>;
-  const attacks = { text: load("text_attack_train.json"), code: load("code_attack_train.json") };
-  const emails = readFileSync(join(DATA, "injection/email_train.jsonl"), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { context: string; question: string });
-  // Per category 3 of 5 attacks train, 2 test; e-mails and questions 60/40.
-  const train: Example[] = [];
-  const testAttacks: { family: string; text: string }[] = [];
-  for (const [family, cats] of Object.entries(attacks)) {
-    for (const list of Object.values(cats)) {
-      const s = split(list, 0.6, rand);
-      for (const a of s.train) for (const seg of segments(a)) train.push({ text: seg, label: 1 });
-      for (const a of s.train) train.push({ text: a, label: 1 });
-      for (const a of s.test) testAttacks.push({ family, text: a });
-    }
-  }
-  const mail = split(emails, 0.6, rand);
-  for (const e of mail.train) {
-    for (const seg of segments(e.context)) train.push({ text: seg, label: 0 });
-    train.push({ text: e.question, label: 0 });
-  }
-  const clf = InjectionClassifier.train(train, { seed: 7 });
-  const positives = testAttacks.flatMap((a, i) =>
-    [0, 1, 2].map((where) => ({
-      family: a.family,
-      text: plant(mail.test[(i + where) % mail.test.length]!.context, a.text, where),
-    })),
-  );
-  const negIndirect = mail.test.map((e) => e.context);
-  const negDirect = mail.test.map((e) => e.question);
+  const split = splitInjectionCorpus(await readInjectionCorpus(join(DATA, "injection")), 7);
+  const clf = InjectionClassifier.train(split.train, { seed: 7 });
+  const positives = split.positives.map((p) => ({ family: p.family, text: p.text }));
+  const negIndirect = split.negatives.filter((n) => n.mode === "indirect").map((n) => n.text);
+  const negDirect = split.negatives.filter((n) => n.mode === "direct").map((n) => n.text);
   const rate = (xs: boolean[]) => xs.filter(Boolean).length / Math.max(1, xs.length);
   for (const [name, classifier] of [
     ["heuristic", undefined],

@@ -178,6 +178,16 @@ describe("the customisation loop's commands against doubles of our services", ()
     });
   });
 
+  it("train --kind guard needs no eval set; the other kinds still do", async () => {
+    const r = await tailor("train", "--tenant", "acme", "--kind", "guard", "--no-progress");
+    expect(r.code, r.stderr).toBe(0);
+    expect(sent("startTraining")).toMatchObject({ tenant: "acme", kind: "guard", evalSet: "" });
+    expect(r.stdout).not.toContain("on eval set");
+    const missing = await tailor("train", "--tenant", "acme", "--kind", "reranker");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--evalset <name>' not specified");
+  });
+
   it("a failed job exits 1 with the job's error; a broken stream is reconnected", async () => {
     const failed = await tailor("train", "--tenant", "acme", "--kind", "all", "--evalset", "fail");
     expect(failed.code).toBe(1);

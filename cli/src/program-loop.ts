@@ -8,7 +8,7 @@ const EVAL_TIMEOUT_MS = 600_000;
 /** Imports parse and store up to tens of MiB. */
 const IMPORT_TIMEOUT_MS = 120_000;
 
-const KINDS = ["reranker", "retrieval-params", "adapter", "all"];
+const KINDS = ["reranker", "retrieval-params", "adapter", "all", "guard"];
 
 /** The customisation loop: `evalset`, `train`, `eval`. */
 export function addLoopCommands(program: Command, kit: Kit): void {
@@ -112,6 +112,7 @@ function addTrain(program: Command, kit: Kit): void {
       "tailor train --tenant acme --kind all --evalset train --heldout heldout",
       "tailor train --tenant acme --kind reranker --evalset train --seed 7 --json",
       "tailor train --tenant acme --kind adapter --evalset train --no-wait",
+      "tailor train --tenant acme --kind guard",
       "tailor train watch --tenant acme --job 3f2a…",
       "tailor train cancel --tenant acme --job 3f2a…",
     ],
@@ -121,7 +122,7 @@ function addTrain(program: Command, kit: Kit): void {
     )
     .addOption(kit.tenant())
     .addOption(new Option("--kind <kind>", "what to train (required)").choices(KINDS))
-    .option("--evalset <name>", "eval set to train on (required)", setName)
+    .option("--evalset <name>", "eval set to train on (required, except for --kind guard)", setName)
     .option("--heldout <name>", "eval set held out to check the candidate on", setName)
     .option("--seed <n>", "random seed (default: the trainer's fixed default)", seed)
     .option("--base <version>", "version to start from (default: the prod alias)", registryVersion)
@@ -134,7 +135,9 @@ function addTrain(program: Command, kit: Kit): void {
     .allowUnknownOption(true)
     .action((opts, cmd: Command) => {
       if (!opts.kind) cmd.error("required option '--kind <kind>' not specified");
-      if (!opts.evalset) cmd.error("required option '--evalset <name>' not specified");
+      // A guard classifier trains on the injection data and the tenant's flagged questions.
+      if (!opts.evalset && opts.kind !== "guard")
+        cmd.error("required option '--evalset <name>' not specified");
       run((m) => m.runTrain(opts, globals(cmd)));
     });
   // `train` runs and has subcommands: an operand here is a misspelt subcommand, and that is

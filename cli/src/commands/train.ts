@@ -10,7 +10,8 @@ import type { Globals } from "../program.js";
 interface TrainOpts {
   tenant: string;
   kind: string;
-  evalset: string;
+  /** Absent for kind guard. */
+  evalset?: string;
   heldout?: string;
   seed?: bigint;
   base?: string;
@@ -28,7 +29,7 @@ export async function runTrain(o: TrainOpts, g: Globals): Promise<number> {
   const { job } = await client.startTraining({
     tenant: o.tenant,
     kind: o.kind,
-    evalSet: o.evalset,
+    evalSet: o.evalset ?? "",
     heldoutEvalSet: o.heldout ?? "",
     baseVersion: o.base ?? "",
     seed: o.seed ?? 0n,
@@ -71,7 +72,7 @@ async function follow(
   process.once("SIGINT", onSigint);
   if (o.progress)
     process.stderr.write(
-      `training ${first.kind} on eval set ${first.evalSet} as job ${first.id} (Ctrl-C stops waiting, not the job)\n`,
+      `training ${first.kind}${onWhat(first)} as job ${first.id} (Ctrl-C stops waiting, not the job)\n`,
     );
   let job: Job;
   try {
@@ -97,6 +98,11 @@ async function follow(
   return EXIT.ok;
 }
 
+/** " on eval set N", or nothing for a job that trains on no eval set (kind guard). */
+function onWhat(job: Job): string {
+  return job.evalSet ? ` on eval set ${job.evalSet}` : "";
+}
+
 /**
  * What a finished job prints: on success a summary, its metrics, and the version as the LAST
  * line (`tailor train … | tail -1`); otherwise the job's error.
@@ -109,7 +115,7 @@ export function jobResult(job: Job, elapsedMs: number): { stdout: string[]; erro
       const base = job.baseVersion ? `base ${job.baseVersion}, ` : "";
       const data = job.datasetHash ? `, dataset ${job.datasetHash.slice(0, 19)}` : "";
       const lines = [
-        `job ${job.id} succeeded in ${duration(elapsedMs)}: ${job.kind} on eval set ${job.evalSet} (${base}seed ${job.seed}${data})`,
+        `job ${job.id} succeeded in ${duration(elapsedMs)}: ${job.kind}${onWhat(job)} (${base}seed ${job.seed}${data})`,
       ];
       const metrics = formatMetrics(job.metrics);
       if (metrics) lines.push(`metrics: ${metrics}`);

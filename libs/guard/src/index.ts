@@ -6,6 +6,15 @@ export {
   mulberry32,
   type TrainOptions,
 } from "./injection/classifier.js";
+export {
+  type HeldOutText,
+  type InjectionCorpus,
+  type InjectionSplit,
+  plantAttack,
+  readInjectionCorpus,
+  seededSplit,
+  splitInjectionCorpus,
+} from "./injection/dataset.js";
 export { heuristicScore, type InjectionMode, type Signal } from "./injection/heuristics.js";
 export {
   type InjectionOptions,

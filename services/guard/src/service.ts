@@ -1,6 +1,8 @@
+import { ObjectStoreArtifactStore, openArtifactBucket } from "@tailor/artifacts";
 import { GuardService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { ChunkConsumer } from "./chunk-consumer.js";
+import { ClassifierFollower } from "./classifier-follower.js";
 import type { GuardConfig } from "./config.js";
 import { createContext, type GuardContext } from "./context.js";
 import { checkInput } from "./rpc/check-input.js";
@@ -29,6 +31,7 @@ export async function create(
 ): Promise<GuardServiceHandle> {
   const ctx = await createContext(config, overrides);
   const chunks = new ChunkConsumer(ctx, ctx.bus);
+  const follower = new ClassifierFollower(ctx.bus, ctx.classifiers, ctx.logger);
   const server = new RpcServer({
     host: config.host,
     port: config.port,
@@ -57,6 +60,13 @@ export async function create(
     },
     async start() {
       ctx.relay.start();
+      const { bucket, modelDir } = config.artifacts;
+      if (bucket)
+        ctx.artifacts.store = new ObjectStoreArtifactStore(
+          await openArtifactBucket(ctx.bus.js, bucket),
+          modelDir,
+        );
+      await follower.start();
       await chunks.start();
       const port = await server.listen();
       ctx.logger.info({ port }, "guard listening (connect, grpc, grpc-web)");
@@ -65,6 +75,7 @@ export async function create(
       destroyed ??= (async () => {
         await server.close();
         await chunks.stop();
+        await follower.stop();
         await ctx.relay.stop();
         await ctx.relay.drain().catch(() => {});
         await ctx.bus.close();

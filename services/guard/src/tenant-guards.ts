@@ -6,6 +6,7 @@ import {
   type Guard,
   type Action as GuardAction,
   type Policy as GuardPolicy,
+  type InjectionClassifier,
 } from "@tailor/guard";
 import { type Policy, PolicySchema } from "@tailor/proto";
 import type { GuardDB } from "./db/schema.js";
@@ -48,7 +49,15 @@ export class TenantGuards {
     private readonly database: Database<GuardDB>,
     private readonly gazetteer: Gazetteer,
     private readonly ttlMs: number,
-  ) {}
+    /** Each tenant's trained injection classifier (undefined: heuristics only). */
+    private readonly classifiers?: {
+      get(tenant: string): Promise<InjectionClassifier | undefined>;
+      onChange(fn: (tenant: string | undefined) => void): void;
+    },
+  ) {
+    // A new prod classifier is used from the next call on, not after the policy TTL.
+    classifiers?.onChange((tenant) => (tenant ? this.cache.delete(tenant) : this.cache.clear()));
+  }
 
   async get(tenant: string): Promise<TenantGuard> {
     const hit = this.cache.get(tenant);
@@ -85,14 +94,17 @@ export class TenantGuards {
   }
 
   private async load(tenant: string): Promise<TenantGuard> {
-    const policy = await this.policy(tenant);
+    const [policy, classifier] = await Promise.all([
+      this.policy(tenant),
+      this.classifiers?.get(tenant),
+    ]);
     const policies = Object.fromEntries(STAGES.map((s) => [s, toGuardPolicy(policy, s)])) as Record<
       GuardStage,
       GuardPolicy
     >;
     const guards = Object.fromEntries(
       await Promise.all(
-        STAGES.map(async (s) => [s, await createGuard(policies[s], undefined, this.gazetteer)]),
+        STAGES.map(async (s) => [s, await createGuard(policies[s], classifier, this.gazetteer)]),
       ),
     ) as Record<GuardStage, Guard>;
     return {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import {
   defaultPorts,
   env,
@@ -7,6 +8,7 @@ import {
   type SharedConfig,
   z,
 } from "@tailor/config";
+import { findRepoRoot } from "@tailor/eval";
 
 export interface TrainerConfig extends SharedConfig {
   port: number;
@@ -48,6 +50,13 @@ export interface TrainerConfig extends SharedConfig {
     maxPairs: number;
     maxEpochs: number;
   };
+  guard: {
+    /** The shared injection data (attacks and clean e-mails) every guard job trains on. */
+    dataDir: string;
+    /** Messages read per stream (interactions, feedback) of one tenant by one guard job. */
+    maxEvents: number;
+    epochs: number;
+  };
   /** Local artifact store the model-server reads (TAILOR_MODEL_SERVER_MODEL_DIR, as it does). */
   modelDir: string;
   consumer: { maxDeliver: number };
@@ -77,6 +86,9 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       TAILOR_TRAINER_ADAPTER: z.enum(["residual", "linear"]).default("residual"),
       TAILOR_TRAINER_MAX_PAIRS: env.int(20_000, 50, 2_000_000),
       TAILOR_TRAINER_ADAPTER_EPOCHS: env.int(30, 1, 1000),
+      TAILOR_TRAINER_GUARD_DATA_DIR: z.string().min(1).optional(),
+      TAILOR_TRAINER_GUARD_MAX_EVENTS: env.int(200_000, 1, 10_000_000),
+      TAILOR_TRAINER_GUARD_EPOCHS: env.int(12, 1, 200),
       TAILOR_TRAINER_MAX_DELIVER: env.int(8, 1, 100),
       TAILOR_TRAINER_DB_POOL: env.int(5, 1, 100),
     },
@@ -112,8 +124,25 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       maxPairs: v.TAILOR_TRAINER_MAX_PAIRS,
       maxEpochs: v.TAILOR_TRAINER_ADAPTER_EPOCHS,
     },
+    guard: {
+      dataDir: v.TAILOR_TRAINER_GUARD_DATA_DIR ?? defaultInjectionData(shared.dataDir),
+      maxEvents: v.TAILOR_TRAINER_GUARD_MAX_EVENTS,
+      epochs: v.TAILOR_TRAINER_GUARD_EPOCHS,
+    },
     modelDir: v.TAILOR_MODEL_SERVER_MODEL_DIR ?? `${shared.dataDir}/models`,
     consumer: { maxDeliver: v.TAILOR_TRAINER_MAX_DELIVER },
     dbPoolSize: v.TAILOR_TRAINER_DB_POOL,
   };
+}
+
+/**
+ * `../shared/data/injection` beside the checkout (where the data lives, never in the repo);
+ * outside a checkout, `injection/` under the data dir.
+ */
+function defaultInjectionData(dataDir: string): string {
+  try {
+    return join(findRepoRoot(), "..", "shared", "data", "injection");
+  } catch {
+    return join(dataDir, "injection");
+  }
 }

@@ -56,13 +56,16 @@ export interface Remote {
   /** Loads `name@version` on the model-server, chained after `base` for an adapter. */
   loadModel(name: string, version: string, base: string, signal?: AbortSignal): Promise<string>;
   buildIndexVersion(tenant: string, modelVersion: string, signal?: AbortSignal): Promise<void>;
+  /** `spec` is unset for a model that has none (`guard`: its lineage names the artifact). */
   registerVersion(
     tenant: string,
     model: string,
-    spec: RetrievalSpec,
+    spec: RetrievalSpec | undefined,
     lineage: Lineage,
     signal?: AbortSignal,
   ): Promise<ModelVersion>;
+  /** Points `prod` at `version` (the previous one can be rolled back to). */
+  promote(tenant: string, version: string, reason: string, signal?: AbortSignal): Promise<void>;
   rejectVersion(
     tenant: string,
     version: string,
@@ -212,7 +215,7 @@ export class GrpcRemote implements Remote {
   async registerVersion(
     tenant: string,
     model: string,
-    spec: RetrievalSpec,
+    spec: RetrievalSpec | undefined,
     lineage: Lineage,
     signal?: AbortSignal,
   ) {
@@ -224,6 +227,15 @@ export class GrpcRemote implements Remote {
     );
     if (!r.version) throw new ConnectError("registry returned no version", Code.Internal);
     return r.version;
+  }
+
+  async promote(tenant: string, version: string, reason: string, signal?: AbortSignal) {
+    await this.retry("registry", signal, () =>
+      this.registry.promote(
+        { tenant, version, alias: "prod", reason },
+        { signal, timeoutMs: 30_000 },
+      ),
+    );
   }
 
   async rejectVersion(tenant: string, version: string, reason: string, signal?: AbortSignal) {

@@ -27,6 +27,11 @@ export interface TrainingRequestFields {
   model?: string;
 }
 
+/** The registry model a kind trains: `guard` for guard jobs, `retrieval` for every other. */
+export function modelOfKind(kind: string): string {
+  return kind === "guard" ? "guard" : "retrieval";
+}
+
 /** The tenant every request is scoped to: required, and a valid subject token. */
 export function checkTenant(tenant: string): string {
   if (!tenant) throw new FieldError("tenant", "is required: every request is scoped to one tenant");
@@ -57,13 +62,23 @@ export function checkTrainingRequest(r: TrainingRequestFields): NewJob {
   const tenant = checkTenant(r.tenant);
   checkText("kind", r.kind, { maxBytes: 64, required: true, control: "reject" });
   if (!isJobKind(r.kind)) throw new FieldError("kind", `must be one of ${JOB_KINDS.join(", ")}`);
-  const model = r.model || "retrieval";
+  const guard = r.kind === "guard";
+  const model = r.model || modelOfKind(r.kind);
   checkText("model", model, { maxBytes: 64, required: true, control: "reject" });
   if (!MODEL.test(model)) throw new FieldError("model", "must match [a-z0-9-]{1,64}");
-  // Only retrieval versions carry what the trainer produces (parameters, reranker, embedder).
-  if (model !== "retrieval") throw new FieldError("model", "only retrieval is trained");
-  const evalSet = checkEvalSet("eval_set", r.evalSet, true);
-  const heldoutEvalSet = checkEvalSet("heldout_eval_set", r.heldoutEvalSet, false);
+  // Retrieval versions carry what the retrieval kinds produce (parameters, reranker, embedder);
+  // guard versions name a trained injection classifier.
+  if (model !== modelOfKind(r.kind))
+    throw new FieldError("model", `kind ${r.kind} trains ${modelOfKind(r.kind)}, not ${model}`);
+  // A guard job trains on the injection data and the tenant's events: an eval set would be
+  // silently ignored, so naming one is refused.
+  if (guard && (r.evalSet !== "" || r.heldoutEvalSet !== ""))
+    throw new FieldError(
+      r.evalSet !== "" ? "eval_set" : "heldout_eval_set",
+      "must be empty for kind guard (it trains on the injection data and the tenant's flagged questions)",
+    );
+  const evalSet = guard ? "" : checkEvalSet("eval_set", r.evalSet, true);
+  const heldoutEvalSet = guard ? "" : checkEvalSet("heldout_eval_set", r.heldoutEvalSet, false);
   if (heldoutEvalSet !== "" && heldoutEvalSet === evalSet)
     throw new FieldError(
       "heldout_eval_set",

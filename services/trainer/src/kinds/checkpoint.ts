@@ -31,6 +31,8 @@ export interface JobCheckpoint {
   adapter?: AdapterStage;
   /** `all`: the intermediate version searched for reranker features. */
   intermediate?: string;
+  /** `guard`: the version registered (a resumed job does not register a second one). */
+  guard?: { registered: string };
 }
 
 type PackedArrays = "params" | "adamM" | "adamV";

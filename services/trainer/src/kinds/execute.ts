@@ -14,6 +14,7 @@ import type { JobKind, JobRow } from "../jobs/job-view.js";
 import type { JobEnv, JobOutcome } from "../jobs/runner.js";
 import { trainAdapterStage } from "./adapter.js";
 import { decodeCheckpoint, encodeCheckpoint, type JobCheckpoint } from "./checkpoint.js";
+import { executeGuardJob } from "./guard.js";
 import { trainParamsStage } from "./params.js";
 import { trainRerankerStage } from "./reranker.js";
 
@@ -35,7 +36,10 @@ export interface StageEnv {
 }
 
 /** Shares of the job's progress: data first, then each stage the kind runs. */
-const PLAN: Record<JobKind, { stage: "params" | "adapter" | "reranker"; share: number }[]> = {
+const PLAN: Record<
+  Exclude<JobKind, "guard">,
+  { stage: "params" | "adapter" | "reranker"; share: number }[]
+> = {
   "retrieval-params": [{ stage: "params", share: 0.9 }],
   reranker: [{ stage: "reranker", share: 0.9 }],
   adapter: [{ stage: "adapter", share: 0.9 }],
@@ -66,6 +70,8 @@ export async function executeJob(
   env: JobEnv,
 ): Promise<JobOutcome> {
   const kind = job.kind as JobKind;
+  // A guard job trains on injection data and the tenant's events, not on an eval set or corpus.
+  if (kind === "guard") return executeGuardJob(ctx, job, env);
   const plan = PLAN[kind];
   if (!plan) throw new Error(`kind ${job.kind} is not one the trainer runs`);
   const seed = seed32(job.seed);

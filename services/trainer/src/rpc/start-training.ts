@@ -7,7 +7,7 @@ import {
 } from "@tailor/proto";
 import type { TrainerContext } from "../context.js";
 import { toJob } from "../jobs/job-view.js";
-import { checkTrainingRequest } from "../jobs/request.js";
+import { checkTrainingRequest, modelOfKind } from "../jobs/request.js";
 import { guarded } from "./errors.js";
 
 /**
@@ -20,11 +20,11 @@ export function startTraining(
   signal?: AbortSignal,
 ): Promise<StartTrainingResponse> {
   return guarded(async () => {
-    const n = checkTrainingRequest({ ...req, model: "retrieval" });
+    const n = checkTrainingRequest({ ...req, model: modelOfKind(req.kind) });
     // A repeated request id answers with the job the first call queued, whatever changed since.
     const seen = n.requestId ? await ctx.store.byRequestId(n.tenant, n.requestId) : undefined;
     if (seen) return create(StartTrainingResponseSchema, { job: toJob(seen) });
-    await checkEvalSets(ctx, n.tenant, n.evalSet, n.heldoutEvalSet, signal);
+    if (n.evalSet) await checkEvalSets(ctx, n.tenant, n.evalSet, n.heldoutEvalSet, signal);
     const { job, created } = await ctx.store.create(n);
     if (created) ctx.wake();
     return create(StartTrainingResponseSchema, { job: toJob(job) });

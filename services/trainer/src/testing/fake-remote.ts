@@ -40,6 +40,7 @@ const WORDS_PER_TOPIC = 40;
 export class FakeRemote implements Remote {
   readonly registered: { spec: RetrievalSpec; lineage: Lineage; version: string }[] = [];
   readonly rejected: string[] = [];
+  readonly promoted: string[] = [];
   readonly built: string[] = [];
   /** Wait this long in every Embed call (to catch a job mid-way). */
   embedDelayMs = 0;
@@ -212,5 +213,9 @@ export class FakeRemote implements Remote {
 
   async rejectVersion(_tenant: string, version: string): Promise<void> {
     this.rejected.push(version);
+  }
+
+  async promote(_tenant: string, version: string): Promise<void> {
+    this.promoted.push(version);
   }
 }
