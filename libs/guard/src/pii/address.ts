@@ -27,7 +27,9 @@ const ZIP =
   /\b(?:zip(?: code)?|postal code|postcode|post code)\s{0,3}[:#]?\s{0,3}(\d{5}(?:-\d{4})?|\d{4}|[A-Z]\d[A-Z] ?\d[A-Z]\d)\b/gi;
 const UNIT_RE = /\b(?:apt|apartment|suite|ste|unit|flat)\.? ?#?\d{1,5}[A-Za-z]?\b/gi;
 
-const isNum = (t: Token | undefined) => t !== undefined && /^\d{1,6}$/.test(t.text);
+// "[1]" is a citation marker (the gateway's answers carry them), never a house number.
+const isNum = (t: Token | undefined) =>
+  t !== undefined && /^\d{1,6}$/.test(t.text) && !t.gap.endsWith("[");
 const sameLine = (t: Token) => !/[\n,;]/.test(t.gap);
 
 /** Street addresses: a street word anchored to a house number, then the city/zip/country tail. */

@@ -13,6 +13,18 @@ const spans = (text: string, found: Finding[]) =>
   found.map((f) => [f.type, text.slice(f.start, f.end)]);
 
 describe("detectPii", () => {
+  it("never takes a citation marker for a house number", () => {
+    for (const text of [
+      "The permit is renewed every spring [1].",
+      "Ships dock at the north quay [2] and the Hauptstrasse [3].",
+    ])
+      expect(detectPii(text, gaz).filter((f) => f.type === "ADDRESS")).toEqual([]);
+    // A real house number still counts.
+    expect(detectPii("She lives at 12 Spring Road [1].", gaz).map((f) => f.type)).toContain(
+      "ADDRESS",
+    );
+  });
+
   it("finds structured identifiers with exact spans", () => {
     const text =
       "Mail jane.doe@example.co.uk, call +1 (415) 555-0132, card 4111 1111 1111 1111, " +

@@ -26,7 +26,7 @@ export function checkOutput(
       req.text,
       req.context,
     );
-    if (violation) await ctx.audit([violationRow(ctx.bus.subjects, violation)]);
+    if (violation && !req.skipAudit) await ctx.audit([violationRow(ctx.bus.subjects, violation)]);
     return create(CheckOutputResponseSchema, { verdict });
   });
 }
