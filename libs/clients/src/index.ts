@@ -6,3 +6,4 @@ export {
   parseEmbedderRef,
   resolveEmbedder,
 } from "./embedder-ref.js";
+export { routingShare, takesCanary } from "./routing.js";

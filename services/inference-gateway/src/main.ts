@@ -5,5 +5,5 @@ import { create } from "./service.js";
 
 const logger = createLogger("inference-gateway");
 await runService("inference-gateway", logger, () =>
-  create(parseGatewayConfig(process.env), { logger }),
+  create(parseGatewayConfig(process.env), { logger, env: process.env }),
 );

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
+import { takesCanary } from "@tailor/clients";
 import {
   type ModelPromoted,
   type ModelRejected,
@@ -24,6 +24,9 @@ import {
   toRegistrySpec,
   VERSION_NAME,
 } from "./spec.js";
+
+// The sticky split is shared with the gateway (its routes split the same way).
+export { routingShare } from "@tailor/clients";
 
 /** The RegistryService calls retrieval makes. */
 export type RegistryApi = Pick<
@@ -239,10 +242,7 @@ export class VersionResolver {
       return undefined;
     }
     if (!canary || canary.rejected || canary.version === prod.version) return undefined;
-    const u = r.routingKey
-      ? routingShare(r.tenant, r.routingKey)
-      : (this.o.random ?? Math.random)();
-    return u < canary.weight ? canary : undefined;
+    return takesCanary(r.tenant, r.routingKey, canary.weight, this.o.random) ? canary : undefined;
   }
 
   private async target(tenant: string, alias: string): Promise<Target | null> {
@@ -373,12 +373,6 @@ export class VersionResolver {
       throw err;
     }
   }
-}
-
-/** The share in [0, 1) a routing key maps to for a tenant: the same key, the same side. */
-export function routingShare(tenant: string, key: string): number {
-  const h = createHash("sha256").update(tenant).update("\u0000").update(key).digest();
-  return h.readUIntBE(0, 6) / 2 ** 48;
 }
 
 function checkVersion(tenant: string, mv: ModelVersion | undefined): ModelVersion {

@@ -1,0 +1,39 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import type { GatewayContext } from "../context.js";
+import type { RagOrchestrator } from "../rag/orchestrator.js";
+import type { Stopwatch } from "../rag/stopwatch.js";
+import type { Authenticator, Caller, Limiter, RouteResolver } from "../types.js";
+
+/** What the GatewayService handlers work with. */
+export interface GatewayDeps {
+  ctx: GatewayContext;
+  authenticator: Authenticator;
+  limiter: Limiter;
+  orchestrator: RagOrchestrator;
+  routes: RouteResolver;
+}
+
+/** The header (Ask, Search) or trailer (Chat) that carries the gateway's own time. */
+export const OVERHEAD_HEADER = "x-tailor-overhead-ms";
+
+/**
+ * The caller, from the key alone (never from the request body), admitted by its rate limit.
+ * Every GatewayService call starts here.
+ */
+export async function authorize(
+  d: GatewayDeps,
+  hc: HandlerContext,
+  sw: Stopwatch,
+): Promise<Caller> {
+  const caller = await sw.wait(() =>
+    d.authenticator.authenticate(hc.requestHeader.get("authorization")),
+  );
+  await sw.wait(() => d.limiter.admit(caller));
+  return caller;
+}
+
+/** The caller's W3C traceparent, when it sent one. */
+export function traceparentOf(hc: HandlerContext): { traceparent?: string } {
+  const t = hc.requestHeader.get("traceparent");
+  return t ? { traceparent: t } : {};
+}
