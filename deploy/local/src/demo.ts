@@ -5,6 +5,7 @@ import { Bus } from "@tailor/bus";
 import { adminTokenPath, ensureAdminToken, SERVICE_SPECS } from "@tailor/config";
 import { IngestionService, RetrievalService } from "@tailor/proto";
 import { askDemo, DEMO_TENANT, demoDocuments, publishDemo, waitSearchable } from "./demo-corpus.js";
+import { demoGateway } from "./demo-gateway.js";
 import { demoLoopTurn } from "./demo-loop.js";
 import { parseLauncherConfig } from "./env.js";
 import { ensureNats, type Started } from "./infra.js";
@@ -71,7 +72,7 @@ async function main(keepRunning: boolean): Promise<void> {
     if (keepRunning) {
       say(
         "tailor",
-        `up: ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")} (admin tokens in ${adminTokenPath(c.stackDataDir)} and ${adminTokenPath(c.stackDataDir, "inference-gateway")}); Ctrl-C stops`,
+        `up: gateway ${stack.url("inference-gateway")} (API keys: tailor keys create --tenant T), ingestion ${stack.url("ingestion")}, retrieval ${stack.url("retrieval")}, model-server ${stack.url("model-server")} (admin tokens in ${adminTokenPath(c.stackDataDir)} and ${adminTokenPath(c.stackDataDir, "inference-gateway")}); Ctrl-C stops`,
       );
       await new Promise<void>((r) => {
         process.once("SIGINT", () => r());
@@ -120,6 +121,7 @@ async function main(keepRunning: boolean): Promise<void> {
       }
     }
     process.stdout.write("\n");
+    await demoGateway(bus, stack.url("inference-gateway"), gatewayAdminToken);
     const kind = process.env["TAILOR_DEMO_LOOP_KIND"] || "all";
     if (kind === "none") say("loop", "skipped (TAILOR_DEMO_LOOP_KIND=none)");
     else

@@ -115,6 +115,22 @@ describe("extractive generator", () => {
     expect(short.text).toMatch(/… \[\d\]\.$/);
   });
 
+  it("answers with what a section says, not with its heading that restates the question", async () => {
+    const section = passage(
+      1,
+      "What happens to a malformed event\n\nA malformed event is moved to the dead-letter stream with the reason, and the pipeline goes on.",
+    );
+    const r = await run(undefined, input("What happens to a malformed event?", [section]));
+    expect(r.deltas[0]).toMatch(/^A malformed event is moved to the dead-letter stream/);
+    // Also when the answer shares no word with the question.
+    const terse = passage(
+      1,
+      "What happens to a malformed event\n\nThe consumer dead-letters it at once.",
+    );
+    const t = await run(undefined, input("What happens to a malformed event?", [terse]));
+    expect(t.deltas).toEqual(["The consumer dead-letters it at once [1]."]);
+  });
+
   it("answers that no passage answers when there are none or none overlaps", async () => {
     for (const passages of [[], [passage(1, "Completely unrelated prose about gardening.")]]) {
       const r = await run(undefined, input("What is the refund window?", passages));

@@ -22,6 +22,8 @@ const MIN_SHARE_OF_BEST = 0.25;
 const HISTORY_WEIGHT = 0.3;
 /** A sentence that asks (an FAQ's own question) repeats the question rather than answering it. */
 const QUESTION_PENALTY = 0.25;
+/** Share of a restating heading's score given to the sentence after it. */
+const FOLLOWS_HEADING = 0.9;
 /** Share of shared terms above which a sentence repeats one already chosen. */
 const NEAR_DUPLICATE = 0.8;
 
@@ -44,6 +46,8 @@ interface Candidate {
   text: string;
   terms: string[];
   score: number;
+  /** Asks, or says nothing the question does not: quoted only when nothing else answers. */
+  restates: boolean;
 }
 
 /**
@@ -118,7 +122,7 @@ function collect(passages: readonly Passage[]): { candidates: Candidate[]; readC
     for (const [position, s] of sentences.entries()) {
       const terms = analyze(s);
       if (terms.length === 0) continue;
-      candidates.push({ passage, rank, position, text: s, terms, score: 0 });
+      candidates.push({ passage, rank, position, text: s, terms, score: 0, restates: false });
     }
   }
   return { candidates, readChars };
@@ -150,7 +154,7 @@ function choose(
   const n = candidates.length;
   const avgLength = totalLength / n;
   const tf = new Map<string, number>();
-  for (const c of candidates) {
+  for (const [i, c] of candidates.entries()) {
     tf.clear();
     for (const t of c.terms) if (query.has(t)) tf.set(t, (tf.get(t) ?? 0) + 1);
     let score = 0;
@@ -160,10 +164,19 @@ function choose(
       const idf = Math.log(1 + (n - d + 0.5) / (d + 0.5));
       score += query.get(t)! * idf * ((f * (K1 + 1)) / (f + norm));
     }
-    c.score = c.text.endsWith("?") ? score * QUESTION_PENALTY : score;
+    // Asking, or saying nothing the question does not (a heading, an FAQ's title), restates the
+    // question rather than answering it.
+    const restates = c.text.endsWith("?") || newTerms(c.terms, query) === 0;
+    c.restates = restates;
+    c.score = restates ? score * QUESTION_PENALTY : Math.max(c.score, score);
+    // What follows a heading that restates the question is its answer, in whatever words.
+    const next = candidates[i + 1];
+    if (restates && next?.passage === c.passage && next.position === c.position + 1)
+      next.score = Math.max(next.score, score * FOLLOWS_HEADING);
   }
+  const answering = candidates.some((c) => c.score > 0 && !c.restates);
   const ranked = candidates
-    .filter((c) => c.score > 0)
+    .filter((c) => c.score > 0 && !(answering && c.restates))
     .sort((a, b) => b.score - a.score || a.rank - b.rank || a.position - b.position);
   const best = ranked[0]?.score ?? 0;
   const chosen: Candidate[] = [];
@@ -176,6 +189,13 @@ function choose(
     chosen.push(c);
   }
   return chosen;
+}
+
+/** Distinct terms of a sentence that the question (and question words) do not hold. */
+function newTerms(terms: readonly string[], query: ReadonlyMap<string, number>): number {
+  const fresh = new Set<string>();
+  for (const t of terms) if (!query.has(t) && !QUESTION_WORDS.has(t)) fresh.add(t);
+  return fresh.size;
 }
 
 /** Jaccard similarity of two term lists as sets. */
