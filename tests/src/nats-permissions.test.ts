@@ -26,7 +26,7 @@ const NATS_BIN = [...(process.env["PATH"] ?? "").split(":"), "/usr/sbin", "/usr/
 /** The services the harness starts by default (the data path and the registry). */
 const SERVICE_USERS = ["ingestion", "embedding", "retrieval", "model-server", "registry"] as const;
 /** Users of services this suite does not start, whose permissions it still checks. */
-const OTHER_USERS = ["trainer", "evaluator", "guard"] as const;
+const OTHER_USERS = ["trainer", "evaluator", "guard", "inference-gateway"] as const;
 type User = (typeof SERVICE_USERS)[number] | (typeof OTHER_USERS)[number] | "admin";
 /** The variable a service reads its own NATS credentials from, e.g. TAILOR_MODEL_SERVER_NATS_…. */
 const varPrefix = (u: User) =>
@@ -173,6 +173,11 @@ describe.skipIf(!NATS_BIN)(
         ["trainer", "feedback.acme.received", "FEEDBACK", false],
         ["guard", "chunk.acme.upserted", "CHUNK", false],
         ["ingestion", "guard.acme.violation", "GUARD", false],
+        ["inference-gateway", "model.acme.promoted", "MODEL", false],
+        ["inference-gateway", "chunk.acme.upserted", "CHUNK", false],
+        ["inference-gateway", "training.acme.requested", "TRAINING", false],
+        ["retrieval", "interaction.acme.logged", "INTERACTION", false],
+        ["guard", "interaction.acme.logged", "INTERACTION", false],
       ];
       for (const [u, subject, key] of cases) {
         const before = await messages(key);
@@ -200,6 +205,9 @@ describe.skipIf(!NATS_BIN)(
         ["evaluator", "training.acme.requested", "TRAINING"],
         ["evaluator", "eval.acme.regressed", "EVAL"],
         ["guard", "guard.acme.violation", "GUARD"],
+        ["inference-gateway", "interaction.acme.logged", "INTERACTION"],
+        ["inference-gateway", "feedback.acme.received", "FEEDBACK"],
+        ["inference-gateway", "guard.acme.violation", "GUARD"],
       ] as const) {
         const before = await messages(key);
         expect(await publishAs(u, subject), `${u} → ${subject}`).toBe("ok");
@@ -244,6 +252,18 @@ describe.skipIf(!NATS_BIN)(
       expect((await h.bus.jsm.streams.info(h.bus.subjects.stream("EMBEDDING"))).config.name).toBe(
         "EMBEDDING",
       );
+    });
+
+    it("keeps the interaction records from purges, even by the gateway that writes them", async () => {
+      expect(await publishAs("inference-gateway", "interaction.acme.logged")).toBe("ok");
+      const before = await messages("INTERACTION");
+      const gateway = await connectAs("inference-gateway");
+      const err = await gateway.jsm.streams.purge(h.bus.subjects.stream("INTERACTION")).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(String(err)).toMatch(/permission/i);
+      expect(await messages("INTERACTION")).toBe(before);
     });
 
     it("lets ingestion read a claim-checked body", async () => {

@@ -22,6 +22,7 @@ describe("parseLauncherConfig", () => {
       trainer: 7106,
       evaluator: 7107,
       guard: 7108,
+      "inference-gateway": 7100,
     });
   });
 
