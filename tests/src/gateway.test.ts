@@ -62,6 +62,10 @@ describe("inference-gateway: Ask, Chat and feedback over every API shape", () =>
     });
     expect(body.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(res.headers.get("x-tailor-overhead-ms")).toMatch(/^\d+\.\d{3}$/);
+    // Where the time went, per phase (W3C Server-Timing).
+    expect(res.headers.get("server-timing")).toMatch(
+      /^gateway;dur=[\d.]+, .*retrieval;dur=[\d.]+.*guard_out;dur=[\d.]+.*log;dur=[\d.]+/,
+    );
     const row = await h.sql.query(
       "select tenant, api, record from gateway.interactions where id = $1",
       [body.interactionId],

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "@tailor/telemetry";
 import type { GatewayConfig } from "./config.js";
 import { migrations } from "./db/migrations.js";
 import type { GatewayDB, OutboxTable } from "./db/schema.js";
+import { ChunkVerdicts } from "./rag/chunk-verdicts.js";
 
 /** Everything the gateway works with, wired explicitly. */
 export interface GatewayContext {
@@ -20,6 +21,8 @@ export interface GatewayContext {
   guard: Client<typeof GuardService>;
   registry: Client<typeof RegistryService>;
   models: Client<typeof ModelService>;
+  /** The guard's ingest-time verdicts of chunks, cached (a chunk id's text never changes). */
+  chunkVerdicts: ChunkVerdicts;
   /** Writes event rows to the outbox (inside `trx` when given) and wakes the relay after. */
   enqueue(rows: Insertable<OutboxTable>[]): Promise<void>;
 }
@@ -63,6 +66,7 @@ export async function createContext(
     await database.db.insertInto("outbox").values(rows).execute();
     relay.notify();
   };
+  const guard = client(GuardService, config.guardUrl);
   return {
     config,
     logger,
@@ -70,7 +74,8 @@ export async function createContext(
     bus,
     relay,
     retrieval: client(RetrievalService, config.retrievalUrl),
-    guard: client(GuardService, config.guardUrl),
+    guard,
+    chunkVerdicts: new ChunkVerdicts(guard, logger),
     registry: client(RegistryService, config.registryUrl),
     models: client(ModelService, config.modelServerUrl),
     enqueue,

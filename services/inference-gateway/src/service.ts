@@ -97,6 +97,7 @@ export async function create(
         await server.close();
         await follower.stop();
         await routes.close();
+        await auth.close();
         await ctx.relay.stop();
         await ctx.relay.drain().catch(() => {});
         await ctx.bus.close();

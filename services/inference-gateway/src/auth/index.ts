@@ -10,6 +10,8 @@ import { PgLimiter } from "./limiter.js";
 export interface GatewayAuth {
   authenticator: Authenticator;
   limiter: Limiter;
+  /** Writes what the limiter holds in memory (usage of keys without a budget). */
+  close(): Promise<void>;
   admin: ServiceImpl<typeof GatewayAdminService>;
 }
 
@@ -19,9 +21,11 @@ export function createAuth(
 ): GatewayAuth {
   // One cache for both: a request's key is read once for its check and its limits.
   const keys = new KeyCache(ctx);
+  const limiter = new PgLimiter(ctx, keys);
   return {
     authenticator: new KeyAuthenticator(keys),
-    limiter: new PgLimiter(ctx, keys),
+    limiter,
+    close: () => limiter.close(),
     admin: adminService(ctx, keys),
   };
 }

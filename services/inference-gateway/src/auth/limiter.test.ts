@@ -3,14 +3,14 @@ import { Database } from "@tailor/db";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../db/migrations.js";
 import type { GatewayDB } from "../db/schema.js";
-import type { Caller, Limiter, Reservation } from "../types.js";
+import type { Caller, Reservation } from "../types.js";
 import { generateKey } from "./key.js";
 import { KeyCache } from "./key-cache.js";
 import { PgLimiter } from "./limiter.js";
 import { type AuthTestContext, authTestContext } from "./test-db.js";
 
 let t: AuthTestContext;
-let limiter: Limiter;
+let limiter: PgLimiter;
 
 beforeAll(async () => {
   t = await authTestContext("gwlimiter");
@@ -85,7 +85,7 @@ describe("rate limit (token bucket in PostgreSQL)", () => {
     });
     try {
       const second = new PgLimiter(
-        { config: t.config, database: other },
+        { config: t.config, database: other, logger: t.logger },
         new KeyCache({ ...t, database: other }),
       );
       const caller = await newKey({ rps: 0.01, burst: 30 });
@@ -119,7 +119,10 @@ describe("rate limit (token bucket in PostgreSQL)", () => {
   it("uses the gateway's defaults for a key without its own limits", async () => {
     const defaults = { ...t.config.limits, requestsPerSecond: 0.01, burst: 7 };
     const config = { ...t.config, limits: defaults };
-    const own = new PgLimiter({ config, database: t.database }, new KeyCache({ ...t, config }));
+    const own = new PgLimiter(
+      { config, database: t.database, logger: t.logger },
+      new KeyCache({ ...t, config }),
+    );
     const [plain, ownBurst] = [await newKey(), await newKey({ burst: 3 })];
     const count = async (caller: Caller) =>
       (await Promise.all(Array.from({ length: 20 }, () => outcome(own.admit(caller))))).filter(
@@ -201,6 +204,9 @@ describe("token budget", () => {
     await r.settle(42);
     const r2 = await limiter.reserve(caller, 5);
     await r2.settle(0);
+    // Summed in memory, written once a second or at close.
+    expect(await budgetRow(caller.keyId)).toBeUndefined();
+    await limiter.close();
     expect(await budgetRow(caller.keyId)).toMatchObject({ used: "42", reserved: "0" });
   });
 });

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Database, sql } from "@tailor/db";
+import type { Logger } from "@tailor/telemetry";
 import type { GatewayConfig } from "../config.js";
 import type { GatewayDB } from "../db/schema.js";
 import type { Caller, Limiter, Reservation } from "../types.js";
@@ -12,7 +13,11 @@ const NOW_MS = sql<string>`(extract(epoch from clock_timestamp()) * 1000)::bigin
 export interface LimiterDeps {
   config: Pick<GatewayConfig, "limits">;
   database: Database<GatewayDB>;
+  logger: Logger;
 }
+
+/** How often the usage of keys without a budget is written. */
+const COUNT_FLUSH_MS = 1000;
 
 /**
  * Rate limits and token budgets kept in PostgreSQL, so every replica counts against the same
@@ -20,6 +25,10 @@ export interface LimiterDeps {
  * UPDATE serialises concurrent callers, and the WHERE of the update grants only what is there.
  */
 export class PgLimiter implements Limiter {
+  /** Usage of unlimited keys not yet written, by key and period. */
+  private readonly unwritten = new Map<string, number>();
+  private flushing: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly deps: LimiterDeps,
     private readonly keys: KeyCache,
@@ -86,13 +95,47 @@ export class PgLimiter implements Limiter {
       WHERE key_id = ${id} AND period = ${period}`.execute(this.deps.database.db);
   }
 
-  private async count(id: string, period: string, used: number): Promise<void> {
-    if (used === 0) return;
-    await sql`
-      INSERT INTO budgets AS g (key_id, period, used, reserved) VALUES (${id}, ${period}, ${used}::bigint, 0)
-      ON CONFLICT (key_id, period) DO UPDATE SET used = g.used + excluded.used`.execute(
-      this.deps.database.db,
-    );
+  /**
+   * Usage of an unlimited key is only shown (`tailor keys list`), so it is summed here and
+   * written once a second (and at close), not on every answer's path.
+   */
+  private count(id: string, period: string, used: number): Promise<void> {
+    if (used === 0) return Promise.resolve();
+    const k = `${id}\u0000${period}`;
+    this.unwritten.set(k, (this.unwritten.get(k) ?? 0) + used);
+    this.flushing ??= setTimeout(() => void this.flush(), COUNT_FLUSH_MS);
+    this.flushing.unref();
+    return Promise.resolve();
+  }
+
+  /** Writes the usage summed since the last write. */
+  async flush(): Promise<void> {
+    this.flushing = undefined;
+    const rows = [...this.unwritten];
+    this.unwritten.clear();
+    for (const [k, used] of rows) {
+      const [id, period] = k.split("\u0000") as [string, string];
+      try {
+        await sql`
+          INSERT INTO budgets AS g (key_id, period, used, reserved) VALUES (${id}, ${period}, ${used}::bigint, 0)
+          ON CONFLICT (key_id, period) DO UPDATE SET used = g.used + excluded.used`.execute(
+          this.deps.database.db,
+        );
+      } catch (err) {
+        // Kept for the next write rather than lost.
+        this.unwritten.set(k, (this.unwritten.get(k) ?? 0) + used);
+        this.deps.logger.warn({ err, keyId: id }, "token usage not written; retrying");
+        this.flushing ??= setTimeout(() => void this.flush(), COUNT_FLUSH_MS);
+        this.flushing.unref();
+        return;
+      }
+    }
+  }
+
+  /** Writes what is left (at shutdown). */
+  async close(): Promise<void> {
+    if (this.flushing) clearTimeout(this.flushing);
+    await this.flush();
   }
 
   private async overBudget(key: KeyRecord, period: string, hold: number): Promise<ConnectError> {

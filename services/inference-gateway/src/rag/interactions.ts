@@ -6,7 +6,7 @@ import type { GatewayContext } from "../context.js";
 
 /**
  * Keeps one answered request: the `interactions` row and its `interaction.<tenant>.logged` event
- * in one transaction (the relay publishes the event after commit). The question and answer are
+ * in one statement (the relay publishes the event after commit). The question and answer are
  * as the guard returned them: redacted per the tenant's policy, never raw.
  */
 export async function logInteraction(
@@ -16,41 +16,42 @@ export async function logInteraction(
   violation?: MessageInitShape<typeof GuardViolationSchema>,
 ): Promise<void> {
   const e = create(InteractionLoggedSchema, record);
-  await ctx.database.transaction(async (trx) => {
-    await trx
-      .insertInto("interactions")
-      .values({
-        id: e.interactionId,
-        tenant: e.tenant,
-        key_id: e.keyId,
-        api: e.api,
-        question: e.question,
-        answer: e.answer,
-        record: JSON.stringify(toJson(InteractionLoggedSchema, e)),
-      })
-      .execute();
-    await trx
-      .insertInto("outbox")
-      .values({
-        subject: ctx.bus.subjects.interaction(e.tenant, "logged"),
-        event_type: Events.interactionLogged.type,
-        // One interaction, one event: the relay's republishes of this row deduplicate.
-        msg_id: `interaction-logged:${e.tenant}:${e.interactionId}`,
-        payload: Buffer.from(encodeEvent(Events.interactionLogged, e)),
-      })
-      .execute();
-    if (violation)
-      await trx
-        .insertInto("outbox")
+  const events = [
+    {
+      subject: ctx.bus.subjects.interaction(e.tenant, "logged"),
+      event_type: Events.interactionLogged.type,
+      // One interaction, one event: the relay's republishes of this row deduplicate.
+      msg_id: `interaction-logged:${e.tenant}:${e.interactionId}`,
+      payload: Buffer.from(encodeEvent(Events.interactionLogged, e)),
+    },
+  ];
+  if (violation)
+    events.push({
+      subject: ctx.bus.subjects.guard(e.tenant, "violation"),
+      event_type: Events.guardViolation.type,
+      msg_id: `guard-violation:output:${e.tenant}:${e.interactionId}`,
+      payload: Buffer.from(
+        encodeEvent(Events.guardViolation, create(GuardViolationSchema, violation)),
+      ),
+    });
+  // One statement (a data-modifying CTE), so one round trip, and atomic like a transaction.
+  await ctx.database.db
+    .with("logged", (db) =>
+      db
+        .insertInto("interactions")
         .values({
-          subject: ctx.bus.subjects.guard(e.tenant, "violation"),
-          event_type: Events.guardViolation.type,
-          msg_id: `guard-violation:output:${e.tenant}:${e.interactionId}`,
-          payload: Buffer.from(
-            encodeEvent(Events.guardViolation, create(GuardViolationSchema, violation)),
-          ),
+          id: e.interactionId,
+          tenant: e.tenant,
+          key_id: e.keyId,
+          api: e.api,
+          question: e.question,
+          answer: e.answer,
+          record: JSON.stringify(toJson(InteractionLoggedSchema, e)),
         })
-        .execute();
-  });
+        .returning("id"),
+    )
+    .insertInto("outbox")
+    .values(events)
+    .execute();
   ctx.relay.notify();
 }

@@ -114,14 +114,16 @@ export class RagOrchestrator implements Orchestrator {
     checkMaxTokens(req.maxTokens);
     checkRoute(req.route);
     const earlier = joinUserTurns(req.history);
-    const [route, input, before] = await sw.wait(() =>
-      Promise.all([
-        routes.resolve(tenant, req.route),
-        call("guard", ctx.logger, ctx.guard.checkInput({ tenant, text: req.question }, opts)),
-        earlier.text
-          ? call("guard", ctx.logger, ctx.guard.checkInput({ tenant, text: earlier.text }, opts))
-          : undefined,
-      ]),
+    const [route, input, before] = await sw.wait(
+      () =>
+        Promise.all([
+          routes.resolve(tenant, req.route),
+          call("guard", ctx.logger, ctx.guard.checkInput({ tenant, text: req.question }, opts)),
+          earlier.text
+            ? call("guard", ctx.logger, ctx.guard.checkInput({ tenant, text: earlier.text }, opts))
+            : undefined,
+        ]),
+      "route_and_guard_in",
     );
     const inputAction = actionName(input.verdict?.action);
     if (!input.verdict || inputAction === "block")
@@ -139,39 +141,38 @@ export class RagOrchestrator implements Orchestrator {
     const history = before?.verdict
       ? redactTurns(req.history, earlier.starts, before.verdict)
       : req.history;
-    const search = await sw.wait(() =>
-      call(
-        "retrieval",
-        ctx.logger,
-        ctx.retrieval.search(
-          {
-            tenant,
-            query: retrievalQuery(question),
-            k,
-            sources: [...req.sources],
-            metadata: { ...req.metadata },
-            version: route.retrieval,
-            routingKey: req.route.routingKey,
-          },
-          opts,
+    const search = await sw.wait(
+      () =>
+        call(
+          "retrieval",
+          ctx.logger,
+          ctx.retrieval.search(
+            {
+              tenant,
+              query: retrievalQuery(question),
+              k,
+              sources: [...req.sources],
+              metadata: { ...req.metadata },
+              version: route.retrieval,
+              routingKey: req.route.routingKey,
+            },
+            opts,
+          ),
         ),
-      ),
+      "retrieval",
     );
     const verdicts =
       search.hits.length === 0
         ? []
-        : (
-            await sw.wait(() =>
-              call(
-                "guard",
-                ctx.logger,
-                ctx.guard.getChunkVerdicts(
-                  { tenant, chunkIds: search.hits.map((h) => h.chunkId) },
-                  opts,
-                ),
+        : await sw.wait(
+            () =>
+              ctx.chunkVerdicts.get(
+                tenant,
+                search.hits.map((h) => h.chunkId),
+                opts,
               ),
-            )
-          ).verdicts;
+            "chunk_verdicts",
+          );
     const screened = screen(search.hits, verdicts);
 
     const generator = route.generator;
@@ -181,8 +182,9 @@ export class RagOrchestrator implements Orchestrator {
         history.reduce((n, t) => n + t.content.length, 0) +
         screened.passages.reduce((n, p) => n + p.text.length, 0),
     );
-    const reservation = await sw.wait(() =>
-      this.o.limiter.reserve(req.caller, promptEstimate + maxTokens),
+    const reservation = await sw.wait(
+      () => this.o.limiter.reserve(req.caller, promptEstimate + maxTokens),
+      "budget",
     );
     let produced = 0;
     let promptTokens = 0;
@@ -193,6 +195,7 @@ export class RagOrchestrator implements Orchestrator {
     const contextTexts = screened.passages.map((p) => p.text);
     const stream =
       req.api === "ask" ? undefined : this.o.streamOutput?.(tenant, contextTexts, opts);
+    let settled: Promise<void> = Promise.resolve();
     const generation = generator.generate({
       question,
       history,
@@ -203,17 +206,17 @@ export class RagOrchestrator implements Orchestrator {
     try {
       if (stream) {
         for (;;) {
-          const r = await sw.wait(() => generation.next());
+          const r = await sw.wait(() => generation.next(), "generate");
           if (r.done) {
             result = r.value;
             break;
           }
           produced += r.value.length;
-          const out = await sw.wait(() => stream.push(r.value));
+          const out = await sw.wait(() => stream.push(r.value), "guard_out");
           if (out) yield* this.send(sw, out);
           if (stream.stopped) break;
         }
-        const rest = stream.stopped ? "" : await sw.wait(() => stream.finish());
+        const rest = stream.stopped ? "" : await sw.wait(() => stream.finish(), "guard_out");
         if (rest) yield* this.send(sw, rest);
         output = {
           text: stream.sent,
@@ -224,7 +227,7 @@ export class RagOrchestrator implements Orchestrator {
       } else {
         let raw = "";
         for (;;) {
-          const r = await sw.wait(() => generation.next());
+          const r = await sw.wait(() => generation.next(), "generate");
           if (r.done) {
             result = r.value;
             break;
@@ -232,7 +235,7 @@ export class RagOrchestrator implements Orchestrator {
           raw += r.value;
           produced += r.value.length;
         }
-        output = await sw.wait(() => checkWhole(ctx, tenant, raw, contextTexts, opts));
+        output = await sw.wait(() => checkWhole(ctx, tenant, raw, contextTexts, opts), "guard_out");
         if (req.api !== "ask" && output.text) yield* this.send(sw, output.text);
       }
       answer = output.text;
@@ -240,11 +243,16 @@ export class RagOrchestrator implements Orchestrator {
       // A generator left mid-answer (abort, check stopped it, error) is closed; the budget is
       // settled with what was used either way.
       if (!result)
-        await sw.wait(() => generation.return(undefined as never).catch(() => undefined));
+        await sw.wait(
+          () => generation.return(undefined as never).catch(() => undefined),
+          "generate",
+        );
       // Without the generator's count (it did not finish), what was sent is estimated.
       promptTokens = result?.promptTokens ?? promptEstimate;
       completionTokens = result?.completionTokens ?? tokensOf(produced);
-      await sw.wait(() => settle(reservation, promptTokens + completionTokens, ctx));
+      // Settled while the interaction is logged (awaited together below); settle() never
+      // rejects, so on an error path it finishes on its own.
+      settled = settle(reservation, promptTokens + completionTokens, ctx);
     }
     const finishReason =
       output.action === "block" || stream?.stopped ? "guard" : (result?.finishReason ?? "stop");
@@ -258,54 +266,56 @@ export class RagOrchestrator implements Orchestrator {
     };
     const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
     const cited = citedNumbers(answer, screened.passages.length);
-    await sw.wait(() =>
-      logInteraction(
-        ctx,
-        {
-          tenant,
-          interactionId,
-          keyId: req.caller.keyId,
-          api: req.api,
-          question,
-          retrieved: screened.passages.map((p) => ({
-            number: p.number,
-            chunkId: p.chunkId,
-            documentId: p.documentId,
-            score: p.score,
-            cited: cited.has(p.number),
-          })),
-          answer,
-          retrievalVersion: versions.retrieval,
-          embedder: versions.embedder,
-          generatorVersion: versions.generator,
-          generatorModel: versions.generatorModel,
-          alias: versions.alias,
-          latencyMs: sw.elapsedMs,
-          overheadMs: sw.overheadMs,
-          inputAction,
-          outputAction: output.action,
-          withheldChunkIds: screened.withheld,
-          promptTokens: usage.promptTokens,
-          completionTokens: usage.completionTokens,
-          finishReason,
-          traceId: trace.traceId,
-          at: new Date().toISOString(),
-        },
-        stream && output.action !== "allow"
-          ? {
-              tenant,
-              stage: "output",
-              action: output.action,
-              scores: Object.fromEntries(stream.findings.scores),
-              piiTypes: Object.fromEntries(stream.findings.piiTypes),
-              policyRules: [...stream.findings.policyRules],
-              injectionRules: [...stream.findings.injectionRules],
-              // Exactly what the client was sent (the windows' redacted text).
-              sentRedacted: output.text,
-              interaction: interactionId,
-            }
-          : undefined,
-      ),
+    await sw.wait(
+      () =>
+        logInteraction(
+          ctx,
+          {
+            tenant,
+            interactionId,
+            keyId: req.caller.keyId,
+            api: req.api,
+            question,
+            retrieved: screened.passages.map((p) => ({
+              number: p.number,
+              chunkId: p.chunkId,
+              documentId: p.documentId,
+              score: p.score,
+              cited: cited.has(p.number),
+            })),
+            answer,
+            retrievalVersion: versions.retrieval,
+            embedder: versions.embedder,
+            generatorVersion: versions.generator,
+            generatorModel: versions.generatorModel,
+            alias: versions.alias,
+            latencyMs: sw.elapsedMs,
+            overheadMs: sw.overheadMs,
+            inputAction,
+            outputAction: output.action,
+            withheldChunkIds: screened.withheld,
+            promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens,
+            finishReason,
+            traceId: trace.traceId,
+            at: new Date().toISOString(),
+          },
+          stream && output.action !== "allow"
+            ? {
+                tenant,
+                stage: "output",
+                action: output.action,
+                scores: Object.fromEntries(stream.findings.scores),
+                piiTypes: Object.fromEntries(stream.findings.piiTypes),
+                policyRules: [...stream.findings.policyRules],
+                injectionRules: [...stream.findings.injectionRules],
+                // Exactly what the client was sent (the windows' redacted text).
+                sentRedacted: output.text,
+                interaction: interactionId,
+              }
+            : undefined,
+        ).then(() => settled),
+      "log",
     );
     const done: ChatDone = create(ChatDoneSchema, {
       citations: citationsOf(answer, screened),

@@ -42,6 +42,7 @@ export async function ask(
   }
   if (!done) throw new Error("the orchestrator ended without an answer");
   hc.responseHeader.set(OVERHEAD_HEADER, clock.overheadMs.toFixed(3));
+  hc.responseHeader.set("server-timing", clock.serverTiming());
   return create(AskResponseSchema, {
     answer,
     citations: done.citations,

@@ -25,10 +25,11 @@ export async function authorize(
   hc: HandlerContext,
   sw: Stopwatch,
 ): Promise<Caller> {
-  const caller = await sw.wait(() =>
-    d.authenticator.authenticate(hc.requestHeader.get("authorization")),
+  const caller = await sw.wait(
+    () => d.authenticator.authenticate(hc.requestHeader.get("authorization")),
+    "auth",
   );
-  await sw.wait(() => d.limiter.admit(caller));
+  await sw.wait(() => d.limiter.admit(caller), "rate_limit");
   return caller;
 }
 

@@ -78,18 +78,13 @@ export async function search(
   const verdicts =
     found.hits.length === 0
       ? []
-      : (
-          await clock.wait(() =>
-            call(
-              "guard",
-              ctx.logger,
-              ctx.guard.getChunkVerdicts(
-                { tenant, chunkIds: found.hits.map((h) => h.chunkId) },
-                opts,
-              ),
-            ),
-          )
-        ).verdicts;
+      : await clock.wait(() =>
+          ctx.chunkVerdicts.get(
+            tenant,
+            found.hits.map((h) => h.chunkId),
+            opts,
+          ),
+        );
   const byId = new Map(verdicts.map((v) => [v.chunkId, v]));
   const response = create(SearchResponseSchema, {
     hits: found.hits.map((h) => {
