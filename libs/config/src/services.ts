@@ -69,7 +69,7 @@ export const SERVICE_DECLARATIONS = [
     name: "trainer",
     port: 7106,
     description:
-      "runs training jobs (reranker, retrieval-params, adapter) and registers candidate versions",
+      "runs training jobs (reranker, retrieval-params, adapter, guard) and registers candidate versions",
     consumes: [{ stream: "TRAINING", durable: "trainer" }],
     publishes: ["training", "model", "lora", "dlq"],
     dependsOn: ["registry", "evaluator", "retrieval", "ingestion", "model-server"],
@@ -99,7 +99,8 @@ export const SERVICE_DECLARATIONS = [
       "checks questions, answers and ingested chunks for PII, injected instructions and policy (GuardService)",
     consumes: [{ stream: "CHUNK", durable: "guard" }],
     publishes: ["guard", "dlq"],
-    dependsOn: [],
+    // Each tenant's trained injection classifier is found through the registry.
+    dependsOn: ["registry"],
     database: true,
     outbox: "guard.outbox",
     clientFacing: true,
