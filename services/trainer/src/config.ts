@@ -57,6 +57,8 @@ export interface TrainerConfig extends SharedConfig {
     maxEvents: number;
     epochs: number;
   };
+  /** Feedback messages of one tenant read by one retrieval job (its labelled pairs). */
+  feedbackMaxEvents: number;
   /** Local artifact store the model-server reads (TAILOR_MODEL_SERVER_MODEL_DIR, as it does). */
   modelDir: string;
   consumer: { maxDeliver: number };
@@ -89,6 +91,7 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       TAILOR_TRAINER_GUARD_DATA_DIR: z.string().min(1).optional(),
       TAILOR_TRAINER_GUARD_MAX_EVENTS: env.int(200_000, 1, 10_000_000),
       TAILOR_TRAINER_GUARD_EPOCHS: env.int(12, 1, 200),
+      TAILOR_TRAINER_FEEDBACK_MAX_EVENTS: env.int(50_000, 1, 10_000_000),
       TAILOR_TRAINER_MAX_DELIVER: env.int(8, 1, 100),
       TAILOR_TRAINER_DB_POOL: env.int(5, 1, 100),
     },
@@ -129,6 +132,7 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       maxEvents: v.TAILOR_TRAINER_GUARD_MAX_EVENTS,
       epochs: v.TAILOR_TRAINER_GUARD_EPOCHS,
     },
+    feedbackMaxEvents: v.TAILOR_TRAINER_FEEDBACK_MAX_EVENTS,
     modelDir: v.TAILOR_MODEL_SERVER_MODEL_DIR ?? `${shared.dataDir}/models`,
     consumer: { maxDeliver: v.TAILOR_TRAINER_MAX_DELIVER },
     dbPoolSize: v.TAILOR_TRAINER_DB_POOL,

@@ -6,6 +6,7 @@ import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Bus, Events } from "@tailor/bus";
 import {
+  FeedbackReceivedSchema,
   JobState,
   type StartTrainingRequestSchema,
   TrainerService,
@@ -119,6 +120,7 @@ describe("TrainerService (real PostgreSQL and NATS, stand-in services)", () => {
     expect(last.version).toMatch(/^retrieval@v\d+$/);
     expect(last.baseVersion).toBe("retrieval@v1");
     expect(last.datasetHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(last.metrics["feedback_pairs"]).toBe(0);
     expect(last.metrics["reranker_valid_ndcg10"]).toBeGreaterThan(
       last.metrics["reranker_valid_ndcg10_base"]!,
     );
@@ -151,6 +153,20 @@ describe("TrainerService (real PostgreSQL and NATS, stand-in services)", () => {
   }, 120_000);
 
   it("queues a job from training.<tenant>.requested, once, and ignores its own status events", async () => {
+    // Feedback naming relevant documents joins the training queries; the rest is skipped.
+    const feedback = [
+      { interaction: "i-1", question: "how are refunds made?", relevantDocumentIds: ["d1", "d2"] },
+      { interaction: "i-2", question: "  ", relevantDocumentIds: ["d1"] },
+      { interaction: "i-3", question: "which plan?", relevantChunkIds: ["c1"] },
+      { interaction: "i-4", question: "rating only", rating: 1 },
+    ];
+    for (const [i, f] of feedback.entries())
+      await bus.publish(
+        bus.subjects.feedback("initech", "received"),
+        Events.feedbackReceived,
+        create(FeedbackReceivedSchema, { tenant: "initech", rating: -1, ...f }),
+        { id: `fb-${i}`, source: "/test" },
+      );
     const ev = create(TrainingRequestedSchema, {
       tenant: "initech",
       kind: "retrieval-params",
@@ -184,6 +200,8 @@ describe("TrainerService (real PostgreSQL and NATS, stand-in services)", () => {
     const reg = remote.registered.find((x) => x.version === last.version)!;
     expect(reg.spec.reranker).toBeUndefined();
     expect(reg.spec.bm25K1).toBeGreaterThan(0);
+    expect(last.metrics["feedback_events"]).toBe(4);
+    expect(last.metrics["feedback_pairs"]).toBe(1);
     expect(last.metrics["params_train_ndcg10_keyword"]).toBeGreaterThanOrEqual(
       last.metrics["params_train_ndcg10_start"]!,
     );

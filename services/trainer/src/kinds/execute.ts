@@ -14,6 +14,7 @@ import type { JobKind, JobRow } from "../jobs/job-view.js";
 import type { JobEnv, JobOutcome } from "../jobs/runner.js";
 import { trainAdapterStage } from "./adapter.js";
 import { decodeCheckpoint, encodeCheckpoint, type JobCheckpoint } from "./checkpoint.js";
+import { normalise, readFeedbackPairs, withFeedback } from "./feedback-pairs.js";
 import { executeGuardJob } from "./guard.js";
 import { trainParamsStage } from "./params.js";
 import { trainRerankerStage } from "./reranker.js";
@@ -59,9 +60,9 @@ export function seed32(seed: string): number {
 }
 
 /**
- * Runs one job: reads its data (the train eval set and the corpus snapshot), resolves its base
- * version, runs its kind's stages (skipping what the checkpoint says is done), and registers
- * one candidate version with its lineage. The succeeded state and `model.<tenant>.trained` are
+ * Runs one job: reads its data (the train eval set with the tenant's feedback pairs added, and
+ * the corpus snapshot), resolves its base version, runs its kind's stages (skipping what the
+ * checkpoint says is done), and registers one candidate version with its lineage. The succeeded state and `model.<tenant>.trained` are
  * then written together by the runner.
  */
 export async function executeJob(
@@ -76,7 +77,23 @@ export async function executeJob(
   if (!plan) throw new Error(`kind ${job.kind} is not one the trainer runs`);
   const seed = seed32(job.seed);
   env.report(0.01, "reading the eval set");
-  const train = await readTrainSet(ctx.remote, job.tenant, job.eval_set, env.signal);
+  const labelled = await readTrainSet(ctx.remote, job.tenant, job.eval_set, env.signal);
+  env.report(0.015, "reading the tenant's feedback");
+  const feedback = await readFeedbackPairs(ctx.bus, job.tenant, {
+    maxEvents: ctx.config.feedbackMaxEvents,
+    signal: env.signal,
+    logger: env.logger,
+  });
+  // Feedback joins the training side only; a question the held-out set asks is left out.
+  const heldout =
+    feedback.pairs.length > 0 && job.heldout_eval_set
+      ? await ctx.remote.getEvalSet(job.tenant, job.heldout_eval_set, false, env.signal)
+      : undefined;
+  const { train, added } = withFeedback(
+    labelled,
+    feedback.pairs,
+    new Set(heldout?.queries.map((q) => normalise(q.text))),
+  );
   env.report(0.02, "reading the corpus");
   const keepText = kind !== "reranker";
   const corpus = await readCorpus(ctx.remote, job.tenant, {
@@ -120,6 +137,9 @@ export async function executeJob(
   let spec = create(RetrievalSpecSchema, { ...baseSpec, reranker: undefined });
   const metrics: Record<string, number> = {
     train_queries: train.judged.length,
+    feedback_pairs: added,
+    feedback_events: feedback.read,
+    feedback_truncated: feedback.truncated ? 1 : 0,
     corpus_chunks: corpus.total,
     corpus_chunks_used: corpus.chunks.length,
   };

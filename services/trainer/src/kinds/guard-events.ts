@@ -97,14 +97,18 @@ function keep(m: Map<string, string>, key: string, value: string): void {
 }
 
 /** Redacted questions may still hold control characters; NUL and lone surrogates are dropped. */
-function cleanQuestion(q: string): string {
+export function cleanQuestion(q: string): string {
   return q
     .slice(0, MAX_QUESTION_CHARS)
     .replace(/\p{Cs}|\0/gu, "")
     .trim();
 }
 
-async function readSubject(
+/**
+ * Reads one subject of a stream with an ordered consumer, from its oldest message to the last one
+ * there when the read began, at most `maxEvents` messages; a message `apply` throws on is skipped.
+ */
+export async function readSubject(
   bus: Bus,
   key: StreamKey,
   subject: string,

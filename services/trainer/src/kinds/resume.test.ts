@@ -6,7 +6,13 @@ import { fileURLToPath } from "node:url";
 import { Subjects } from "@tailor/bus";
 import { Database } from "@tailor/db";
 import { createLogger } from "@tailor/telemetry";
-import { createTestDatabase, type TestDatabase, waitFor } from "@tailor/testing";
+import {
+  createTestDatabase,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+  withTestBusPrefix,
+} from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrations } from "../db/migrations.js";
 import type { TrainerDB } from "../db/schema.js";
@@ -15,6 +21,7 @@ import { decodeCheckpoint } from "./checkpoint.js";
 
 const CHILD = resolve(fileURLToPath(import.meta.url), "../../testing/run-jobs.ts");
 const logger = createLogger("resume-test", "silent");
+const prefix = uniquePrefix("trainerresume");
 let tdb: TestDatabase;
 let database: Database<TrainerDB>;
 let store: JobStore;
@@ -37,6 +44,7 @@ function runChild(jobId: string): {
       join(dir, "registered.jsonl"),
       join(dir, "work"),
       jobId,
+      prefix,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -67,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.destroy();
   await tdb?.drop();
+  await (await withTestBusPrefix(prefix)).cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

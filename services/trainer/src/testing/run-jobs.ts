@@ -1,13 +1,14 @@
 /**
- * A trainer without RPC or bus: the job runner over a real PostgreSQL and the fake services, run
- * as a child process by the resumption test (which kills it with SIGKILL mid-job). Runs until
- * the job named on the command line ends. Arguments: database URL, artifact root, file of
- * registered versions, work dir, job id.
+ * A trainer without RPC: the job runner over a real PostgreSQL and NATS (jobs read the tenant's
+ * feedback) and the fake services, run as a child process by the resumption test (which kills it
+ * with SIGKILL mid-job). Runs until the job named on the command line ends. Arguments: database
+ * URL, artifact root, file of registered versions, work dir, job id, bus prefix.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { Subjects } from "@tailor/bus";
+import { Bus, Subjects } from "@tailor/bus";
 import { Database } from "@tailor/db";
 import { createLogger } from "@tailor/telemetry";
+import { testNatsUrl } from "@tailor/testing";
 import { parseTrainerConfig } from "../config.js";
 import type { TrainerContext } from "../context.js";
 import { migrations } from "../db/migrations.js";
@@ -18,9 +19,11 @@ import { JobRunner } from "../jobs/runner.js";
 import { executeJob } from "../kinds/execute.js";
 import { FakeRemote } from "./fake-remote.js";
 
-const [url, artifactRoot, registeredFile, workDir, jobId] = process.argv.slice(2);
-if (!url || !artifactRoot || !registeredFile || !workDir || !jobId)
-  throw new Error("usage: run-jobs <db url> <artifact root> <registered file> <work dir> <job id>");
+const [url, artifactRoot, registeredFile, workDir, jobId, prefix] = process.argv.slice(2);
+if (!url || !artifactRoot || !registeredFile || !workDir || !jobId || !prefix)
+  throw new Error(
+    "usage: run-jobs <db url> <artifact root> <registered file> <work dir> <job id> <bus prefix>",
+  );
 const logger = createLogger("trainer-child", "info");
 const config = parseTrainerConfig({
   TAILOR_DATABASE_URL: url,
@@ -34,7 +37,8 @@ const database = new Database<TrainerDB>({ url, schema: "trainer", migrations, l
 await database.migrate();
 const store = new JobStore(database, new Subjects("resume"));
 const remote = new FakeRemote({ artifactRoot, registeredFile, dims: 32, docs: 600 });
-const ctx = { config, logger, remote } as unknown as TrainerContext;
+const bus = await Bus.connect({ url: testNatsUrl(), name: "trainer-child", prefix, logger });
+const ctx = { config, logger, remote, bus } as unknown as TrainerContext;
 const runner = new JobRunner({
   store,
   owner: `child-${process.pid}`,
@@ -57,4 +61,5 @@ for (;;) {
   await sleep(100);
 }
 await runner.stop();
+await bus.close();
 await database.destroy();
