@@ -29,6 +29,7 @@ export {
 } from "./dead-letter.js";
 export { isPoisonMessageError, PoisonMessageError, TransientError } from "./errors.js";
 export { decodeEvent, type EventDef, Events, encodeEvent } from "./events.js";
+export { type AliasCache, type AliasChange, ModelEventFollower } from "./model-follower.js";
 export {
   deleteStreams,
   ensureStreams,

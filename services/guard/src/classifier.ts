@@ -2,6 +2,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import { type ArtifactStore, parseModelRef } from "@tailor/artifacts";
+import type { AliasCache, AliasChange } from "@tailor/bus";
 import { InjectionClassifier, type LinearModelJson } from "@tailor/guard";
 import type { RegistryService } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
@@ -40,7 +41,7 @@ interface Entry {
  * without one, or any failure (registry down, artifact missing), gets undefined: the guard then
  * runs on its heuristics alone, and the failure is logged once until a load succeeds again.
  */
-export class TenantClassifiers {
+export class TenantClassifiers implements AliasCache {
   private readonly cache = new Map<string, Entry>();
   private readonly versions = new Map<string, Promise<InjectionClassifier>>();
   private readonly listeners: ((tenant: string | undefined) => void)[] = [];
@@ -73,6 +74,16 @@ export class TenantClassifiers {
   forget(tenant: string): void {
     this.cache.delete(tenant);
     for (const fn of this.listeners) fn(tenant);
+  }
+
+  /** Following (again) after a start or a reconnect: what was resolved before may be stale. */
+  setFollowing(following: boolean): void {
+    if (following) this.reset();
+  }
+
+  /** A change of a tenant's `guard` model (ModelEventFollower). */
+  apply(c: AliasChange): void {
+    if (c.event.model === GUARD_MODEL) this.forget(c.event.tenant);
   }
 
   /** Events may have been missed: resolve every tenant again on next use. */

@@ -1,8 +1,8 @@
 import { ObjectStoreArtifactStore, openArtifactBucket } from "@tailor/artifacts";
+import { ModelEventFollower } from "@tailor/bus";
 import { GuardService } from "@tailor/proto";
 import { RpcServer, type Service } from "@tailor/service";
 import { ChunkConsumer } from "./chunk-consumer.js";
-import { ClassifierFollower } from "./classifier-follower.js";
 import type { GuardConfig } from "./config.js";
 import { createContext, type GuardContext } from "./context.js";
 import { checkInput } from "./rpc/check-input.js";
@@ -31,7 +31,7 @@ export async function create(
 ): Promise<GuardServiceHandle> {
   const ctx = await createContext(config, overrides);
   const chunks = new ChunkConsumer(ctx, ctx.bus);
-  const follower = new ClassifierFollower(ctx.bus, ctx.classifiers, ctx.logger);
+  const follower = new ModelEventFollower(ctx.bus, ctx.classifiers, ctx.logger, "guard classifier");
   const server = new RpcServer({
     host: config.host,
     port: config.port,

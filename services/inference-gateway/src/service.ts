@@ -1,3 +1,4 @@
+import { ModelEventFollower } from "@tailor/bus";
 import { GatewayAdminService, GatewayService } from "@tailor/proto/gateway";
 import { RpcServer, type Service } from "@tailor/service";
 import { createAuth } from "./auth/index.js";
@@ -7,7 +8,6 @@ import { createGenerator } from "./generators/index.js";
 import { createOpenAiHandler } from "./openai/index.js";
 import { RagOrchestrator } from "./rag/orchestrator.js";
 import { streamOutput } from "./rag/output.js";
-import { RouteFollower } from "./rag/route-follower.js";
 import { RegistryRoutes } from "./rag/routes.js";
 import { ask } from "./rpc/ask.js";
 import { chat } from "./rpc/chat.js";
@@ -40,7 +40,7 @@ export async function create(
     makeGenerator: (spec, version) => createGenerator(spec, version, generatorDeps),
     logger: ctx.logger,
   });
-  const follower = new RouteFollower(ctx.bus, routes, ctx.logger);
+  const follower = new ModelEventFollower(ctx.bus, routes, ctx.logger, "route");
   const orchestrator = new RagOrchestrator({
     ctx,
     routes,

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { AliasCache, AliasChange } from "@tailor/bus";
 import { takesCanary } from "@tailor/clients";
 import {
   type GeneratorSpec,
@@ -61,7 +62,7 @@ interface Side {
  * (immutable); alias targets only while `following` (a RouteFollower applies the MODEL stream),
  * so a process that cannot hear the stream asks the registry every time.
  */
-export class RegistryRoutes implements RouteResolver {
+export class RegistryRoutes implements RouteResolver, AliasCache {
   private readonly versions: Lru<string, ModelVersion>;
   private readonly generators: Lru<string, Generator>;
   /** tenant → `model/alias` → target (null: no such alias). */
@@ -146,6 +147,11 @@ export class RegistryRoutes implements RouteResolver {
   }
 
   /** Forgets one tenant's alias targets (a promotion, rollback or rejection of its models). */
+  /** A promotion, rollback or rejection of one of the tenant's models: ask the registry again. */
+  apply(c: AliasChange): void {
+    this.forget(c.event.tenant);
+  }
+
   forget(tenant: string): void {
     this.seq++;
     this.targets.delete(tenant);

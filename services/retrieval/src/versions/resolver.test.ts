@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus } from "@tailor/bus";
+import { Bus, ModelEventFollower } from "@tailor/bus";
 import { RegistryService, RetrievalSpecSchema } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
 import {
@@ -15,7 +15,6 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HybridConfig } from "../config.js";
 import { RegistryDouble } from "../test-support/registry-double.js";
-import { AliasFollower } from "./alias-follower.js";
 import { type ResolveRequest, routingShare, VersionResolver } from "./resolver.js";
 import { defaultSpec } from "./spec.js";
 
@@ -47,7 +46,7 @@ describe("VersionResolver against a registry and the MODEL stream", () => {
   let bus: Bus;
   let registry: RegistryDouble;
   let resolver: VersionResolver;
-  let follower: AliasFollower;
+  let follower: ModelEventFollower;
   let draw = 0.5;
   const resolverFor = (url: string) =>
     new VersionResolver(createClient(RegistryService, createGrpcTransport({ baseUrl: url })), {
@@ -67,7 +66,7 @@ describe("VersionResolver against a registry and the MODEL stream", () => {
     registry = new RegistryDouble(bus);
     await registry.listen();
     resolver = resolverFor(registry.url);
-    follower = new AliasFollower(bus, resolver, logger);
+    follower = new ModelEventFollower(bus, resolver, logger, "alias");
     await follower.start();
   });
 

@@ -1,4 +1,5 @@
 import { type CallOptions, type Client, Code, ConnectError } from "@connectrpc/connect";
+import type { AliasCache, AliasChange } from "@tailor/bus";
 import { takesCanary } from "@tailor/clients";
 import {
   type ModelPromoted,
@@ -91,7 +92,7 @@ const DOWN_MS = 1000;
  * follower applies the MODEL stream's promotions, rollbacks and rejections), so a process that
  * cannot hear the stream asks the registry every time rather than serve a stale alias.
  */
-export class VersionResolver {
+export class VersionResolver implements AliasCache {
   private readonly specs: Lru<string, SearchSpec>;
   /** tenant → alias → target (null: the tenant has no such alias). */
   private readonly aliases: Lru<string, Map<string, Target | null>>;
@@ -164,6 +165,13 @@ export class VersionResolver {
   reset(): void {
     this.seq++;
     this.aliases.clear();
+  }
+
+  /** A change the MODEL stream brought (ModelEventFollower). */
+  apply(c: AliasChange): void {
+    if (c.kind === "promoted") this.onPromoted(c.event);
+    else if (c.kind === "rolled_back") this.onRolledBack(c.event);
+    else this.onRejected(c.event);
   }
 
   onPromoted(e: ModelPromoted): void {

@@ -1,11 +1,10 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import type { Bus } from "@tailor/bus";
+import { type Bus, ModelEventFollower } from "@tailor/bus";
 import { RegistryService } from "@tailor/proto";
 import type { Logger } from "@tailor/telemetry";
 import type { RetrievalConfig } from "../config.js";
 import type { IndexState } from "../index-state.js";
-import { AliasFollower } from "./alias-follower.js";
 import { type RegistryApi, VersionResolver } from "./resolver.js";
 import { defaultSpec } from "./spec.js";
 
@@ -39,11 +38,11 @@ export function createVersions(
     hasData: o.hasData,
     logger,
   });
-  let follower: AliasFollower | undefined;
+  let follower: ModelEventFollower | undefined;
   return {
     resolver,
     async follow(bus) {
-      const f = new AliasFollower(bus, resolver, logger);
+      const f = new ModelEventFollower(bus, resolver, logger, "alias");
       try {
         await f.start();
         follower = f;
