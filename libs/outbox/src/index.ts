@@ -6,3 +6,4 @@ export {
   type RelayOptions,
   RelayStalledError,
 } from "./relay.js";
+export { createOutboxTable } from "./table.js";

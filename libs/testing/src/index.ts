@@ -4,5 +4,6 @@ export { testNatsUrl, uniquePrefix, withTestBusPrefix } from "./nats.js";
 export { freePort } from "./ports.js";
 export { createTestDatabase, type TestDatabase, testDatabaseAdminUrl } from "./postgres.js";
 export { rpcError } from "./rpc.js";
+export { startTestService, type TestService } from "./service.js";
 export { type StreamMessage, streamMessages } from "./stream.js";
 export { waitFor } from "./wait.js";

@@ -1,6 +1,4 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Bus } from "@tailor/bus";
 import {
   ModelPromotedSchema,
@@ -9,59 +7,19 @@ import {
   RegistryService,
 } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
-import {
-  createTestDatabase,
-  streamMessages,
-  type TestDatabase,
-  testNatsUrl,
-  uniquePrefix,
-  waitFor,
-  withTestBusPrefix,
-} from "@tailor/testing";
+import { startTestService, streamMessages, type TestService, waitFor } from "@tailor/testing";
 import { parseRegistryConfig } from "./config.js";
 import { create, type RegistryServiceHandle } from "./service.js";
 
 /** A registry of a suite's own (own database and bus prefix) and a Connect JSON client to it. */
-export interface TestRegistry {
-  svc: RegistryServiceHandle;
-  client: Client<typeof RegistryService>;
-  bus: Bus;
-  close(): Promise<void>;
-}
+export type TestRegistry = TestService<RegistryServiceHandle, typeof RegistryService>;
 
-export async function startTestRegistry(label: string): Promise<TestRegistry> {
-  const db: TestDatabase = await createTestDatabase(label);
-  const prefix = uniquePrefix(label);
-  const { cleanup } = await withTestBusPrefix(prefix);
-  const svc = await create(
-    parseRegistryConfig({
-      TAILOR_NATS_URL: testNatsUrl(),
-      TAILOR_DATABASE_URL: db.url,
-      TAILOR_BUS_PREFIX: prefix,
-      TAILOR_REGISTRY_PORT: "0",
-    }),
-    { logger: createLogger("registry", "silent") },
-  );
-  await svc.start();
-  const client = createClient(
-    RegistryService,
-    // Connect JSON carries lone surrogates as they are; the binary encoding would replace them.
-    createConnectTransport({
-      baseUrl: `http://127.0.0.1:${svc.port}`,
-      httpVersion: "2",
-      useBinaryFormat: false,
+export function startTestRegistry(label: string): Promise<TestRegistry> {
+  return startTestService(label, RegistryService, (env) =>
+    create(parseRegistryConfig({ ...env, TAILOR_REGISTRY_PORT: "0" }), {
+      logger: createLogger("registry", "silent"),
     }),
   );
-  return {
-    svc,
-    client,
-    bus: svc.ctx.bus,
-    close: async () => {
-      await svc.destroy();
-      await db.drop().catch(() => {});
-      await cleanup().catch(() => {});
-    },
-  };
 }
 
 const SCHEMAS = {

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from "@tailor/db";
+import { createOutboxTable } from "@tailor/outbox";
 
 /** Every migration of schema `guard`, in order. Never edit one that has shipped. */
 export const migrations: Record<string, Migration> = {
@@ -28,16 +29,7 @@ export const migrations: Record<string, Migration> = {
         .on("chunk_verdicts")
         .columns(["tenant", "source", "document_id"])
         .execute();
-      await db.schema
-        .createTable("outbox")
-        .addColumn("id", "bigserial", (c) => c.primaryKey())
-        .addColumn("subject", "text", (c) => c.notNull())
-        .addColumn("event_type", "text", (c) => c.notNull())
-        .addColumn("msg_id", "text", (c) => c.notNull())
-        .addColumn("payload", "bytea", (c) => c.notNull())
-        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
-        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
+      await createOutboxTable(db);
     },
   },
 };
