@@ -5,11 +5,13 @@ import { binaryQrels, type EvalSet, pairedPermutationTest, splitEvalSet } from "
 import { KeywordIndex } from "@tailor/keyword";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  DEFAULT_RETRIEVAL_GRID,
   DEFAULT_RETRIEVAL_PARAMS,
   evaluateRetrievalParams,
   type KeywordCorpus,
   type RetrievalParamsTuning,
   retrievalParamsRun,
+  TUNING_OBJECTIVE,
   tuneRetrievalParams,
   tuneRetrievalParamsAsync,
 } from "./retrieval-params.js";
@@ -81,15 +83,14 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
     expect(train.qrels.size).toBeGreaterThan(30);
   });
 
-  it("tunes from the defaults to a measurably better train nDCG@10", () => {
+  it("tunes from the defaults to a measurably better train objective (mean of nDCG@10 and MAP)", () => {
     const trainDefault = evaluateRetrievalParams(corpus, train, DEFAULT_RETRIEVAL_PARAMS);
     const trainTuned = evaluateRetrievalParams(corpus, train, tuning.params);
     expect(tuning.start).toEqual(DEFAULT_RETRIEVAL_PARAMS);
-    expect(tuning.startNdcg10).toBeCloseTo(trainDefault.mean.ndcg_cut_10, 12);
-    expect(tuning.ndcg10).toBeCloseTo(trainTuned.mean.ndcg_cut_10, 12);
-    expect(trainTuned.mean.ndcg_cut_10).toBeGreaterThanOrEqual(trainDefault.mean.ndcg_cut_10);
-    expect(trainTuned.mean.ndcg_cut_10).toBeGreaterThanOrEqual(
-      trainDefault.mean.ndcg_cut_10 + 0.005,
+    expect(tuning.startScore).toBeCloseTo(TUNING_OBJECTIVE(trainDefault.mean), 12);
+    expect(tuning.score).toBeCloseTo(TUNING_OBJECTIVE(trainTuned.mean), 12);
+    expect(TUNING_OBJECTIVE(trainTuned.mean)).toBeGreaterThanOrEqual(
+      TUNING_OBJECTIVE(trainDefault.mean) + 0.005,
     );
     expect(tuning.params).not.toEqual(DEFAULT_RETRIEVAL_PARAMS);
 
@@ -107,8 +108,7 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
       JSON.stringify({
         params: tuning.params,
         evaluations: tuning.evaluations,
-        rounds: tuning.rounds,
-        stopReason: tuning.stopReason,
+        chosen: tuning.chosen,
         train: { default: trainDefault.mean.ndcg_cut_10, tuned: trainTuned.mean.ndcg_cut_10 },
         heldOut: {
           queries: heldDefault.numQueries,
@@ -122,33 +122,54 @@ describe("retrieval-params tuning on CISI (odd queries train, even held out)", (
     expect(heldDefault.numQueries).toBe(heldOut.qrels.size);
   });
 
-  it("keeps a JSON history whose scores never fall within an ascent, and repeats with a seed", async () => {
-    expect(tuning.history[0]).toMatchObject({ ascent: 0, param: "start" });
-    expect(tuning.history.length).toBeGreaterThan(5);
-    expect(new Set(tuning.history.map((h) => h.ascent)).size).toBe(3);
-    for (let i = 1; i < tuning.history.length; i++) {
-      const [prev, step] = [tuning.history[i - 1]!, tuning.history[i]!];
-      if (step.ascent === prev.ascent) expect(step.ndcg10).toBeGreaterThanOrEqual(prev.ndcg10);
-      else expect(step.param).toBe("start");
+  it("picks each parameter's best main effect over a balanced design, and repeats with a seed", async () => {
+    expect(tuning.history[0]).toMatchObject({ phase: "start", params: DEFAULT_RETRIEVAL_PARAMS });
+    expect(tuning.history.filter((h) => h.phase === "sample")).toHaveLength(160);
+    expect(tuning.history.at(-1)).toMatchObject({ phase: "main-effects", params: tuning.pick });
+    for (const [name, effects] of Object.entries(tuning.effects)) {
+      const grid = DEFAULT_RETRIEVAL_GRID[name as keyof typeof DEFAULT_RETRIEVAL_GRID];
+      expect(effects.map((e) => e.value)).toEqual([...grid]);
+      // Balanced: every value of the grid is held by the same number of points, ±1.
+      const ns = effects.map((e) => e.n);
+      expect(Math.max(...ns) - Math.min(...ns)).toBeLessThanOrEqual(1);
+      expect(ns.reduce((a, b) => a + b)).toBe(160);
+      const best = Math.max(...effects.map((e) => e.mean));
+      expect(effects.find((e) => e.mean === best)!.value).toBe(
+        tuning.pick[name as keyof typeof tuning.pick],
+      );
+      // Each mean is the average over the design points holding the value.
+      const e0 = effects[0]!;
+      const held = tuning.history.filter(
+        (h) => h.phase === "sample" && h.params[name as keyof typeof h.params] === e0.value,
+      );
+      expect(e0.mean).toBeCloseTo(held.reduce((t, h) => t + h.score, 0) / held.length, 12);
     }
-    const bestStep = Math.max(...tuning.history.map((h) => h.ndcg10));
-    expect(tuning.ndcg10).toBe(bestStep);
+    expect(tuning.chosen).toBe("main-effects");
+    expect(tuning.params).toEqual(tuning.pick);
     expect(JSON.parse(JSON.stringify(tuning))).toEqual(tuning);
-    const quick = { seed: 3, maxRounds: 1, restarts: 1, samples: 4 };
+    const quick = { seed: 3, samples: 12 };
     const once = tuneRetrievalParams(corpus, train, quick);
     expect(tuneRetrievalParams(corpus, train, quick)).toEqual(once);
+    expect(tuneRetrievalParams(corpus, train, { seed: 4, samples: 12 }).history).not.toEqual(
+      once.history,
+    );
     // The async form gives the event loop turns but the very same run.
     expect(await tuneRetrievalParamsAsync(corpus, train, quick)).toEqual(once);
   });
 
-  it("stops at the evaluation budget and refuses a train set without judgments", () => {
-    const capped = tuneRetrievalParams(corpus, train, { maxEvaluations: 5 });
-    expect(capped.stopReason).toBe("max_evaluations");
-    expect(capped.evaluations).toBe(5);
+  it("keeps the start when the pick does not beat it, and refuses bad options", () => {
+    // A grid holding only the defaults' own values except for a worse b: the pick is no gain.
+    const grid = { k1: [0.9], b: [0.4, 0.05], fbDocs: [10], fbTerms: [10], originalWeight: [0.5] };
+    const kept = tuneRetrievalParams(corpus, train, { grid, samples: 8 });
+    expect(kept.pick).toEqual(DEFAULT_RETRIEVAL_PARAMS);
+    expect(kept.chosen).toBe("start");
+    expect(kept.params).toEqual(DEFAULT_RETRIEVAL_PARAMS);
+    expect(kept.score).toBe(kept.startScore);
     expect(() => tuneRetrievalParams(corpus, { queries: train.queries, qrels: new Map() })).toThrow(
       /no judged train queries/,
     );
     expect(() => tuneRetrievalParams(corpus, train, { grid: { b: [1.5] } })).toThrow(/b = 1.5/);
+    expect(() => tuneRetrievalParams(corpus, train, { samples: 0 })).toThrow(/samples = 0/);
   });
 });
 

@@ -202,8 +202,8 @@ describe("TrainerService (real PostgreSQL and NATS, stand-in services)", () => {
     expect(reg.spec.bm25K1).toBeGreaterThan(0);
     expect(last.metrics["feedback_events"]).toBe(4);
     expect(last.metrics["feedback_pairs"]).toBe(1);
-    expect(last.metrics["params_train_ndcg10_keyword"]).toBeGreaterThanOrEqual(
-      last.metrics["params_train_ndcg10_start"]!,
+    expect(last.metrics["params_train_objective_keyword"]).toBeGreaterThanOrEqual(
+      last.metrics["params_train_objective_start"]!,
     );
   }, 180_000);
 

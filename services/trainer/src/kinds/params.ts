@@ -5,17 +5,19 @@ import {
   DEFAULT_RETRIEVAL_PARAMS,
   type KeywordCorpus,
   type RetrievalParams,
+  TUNING_OBJECTIVE,
   tuneRetrievalParamsAsync,
 } from "@tailor/train";
 import type { ParamsResult } from "./checkpoint.js";
 import type { StageEnv } from "./execute.js";
 import { keywordCorpus } from "./keyword-corpus.js";
 
+const TUNING_SAMPLES = 160;
 const DENSE_WEIGHTS = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5];
 
 /**
- * Tunes BM25 k1/b and RM3 docs/terms/weight on the train queries (seeded coordinate ascent over
- * a local keyword index of the corpus, built as retrieval builds its own), then the dense
+ * Tunes BM25 k1/b and RM3 docs/terms/weight on the train queries (seeded main-effects design
+ * over a local keyword index of the corpus, built as retrieval builds its own), then the dense
  * weight of linear fusion over a small grid: the dense side's candidates and cosines come from
  * retrieval (dense mode at the base's embedder, or `embedder` once an adapter exists), the
  * keyword side from the tuned local index, fused exactly as retrieval fuses.
@@ -30,12 +32,15 @@ export async function trainParamsStage(s: StageEnv, embedder?: string): Promise<
   const tuned = await tuneRetrievalParamsAsync(corpus, train, {
     seed: s.seed,
     start,
+    samples: TUNING_SAMPLES,
     signal: env.signal,
     onStep: (step) => {
       evaluations++;
       s.progress(
-        Math.min(0.8, evaluations / 60),
-        `retrieval-params: ascent ${step.ascent} round ${step.round}`,
+        Math.min(0.8, (0.8 * evaluations) / (TUNING_SAMPLES + 2)),
+        step.phase === "sample"
+          ? `retrieval-params: design point ${step.index + 1}/${TUNING_SAMPLES}`
+          : `retrieval-params: ${step.phase}`,
       );
     },
   });
@@ -51,11 +56,12 @@ export async function trainParamsStage(s: StageEnv, embedder?: string): Promise<
     rm3Weight: rm3Off ? 0 : p.originalWeight,
     denseWeight: dense.weight,
     metrics: {
-      params_train_ndcg10_start: tuned.startNdcg10,
-      params_train_ndcg10_keyword: tuned.ndcg10,
+      params_train_objective_start: tuned.startScore,
+      params_train_objective_pick: tuned.pickScore,
+      params_train_objective_keyword: tuned.score,
       params_evaluations: tuned.evaluations,
-      dense_weight_train_ndcg10: dense.ndcg10,
-      dense_weight_train_ndcg10_base: dense.baseNdcg10,
+      dense_weight_train_objective: dense.score,
+      dense_weight_train_objective_base: dense.baseScore,
     },
   };
   s.checkpoint.params = result;
@@ -92,7 +98,7 @@ async function tuneDenseWeight(
   corpus: KeywordCorpus,
   p: RetrievalParams,
   embedder: string,
-): Promise<{ weight: number; ndcg10: number; baseNdcg10: number }> {
+): Promise<{ weight: number; score: number; baseScore: number }> {
   const n = s.baseSpec.candidates || 100;
   const documentOf = corpus.documentOf!;
   const lists: { qid: string; kw: Candidate[]; dn: Candidate[] }[] = [];
@@ -125,17 +131,17 @@ async function tuneDenseWeight(
   const score = (w: number) => {
     const run: Run = new Map();
     for (const l of lists) run.set(l.qid, toDocuments(fuse(l.kw, l.dn, w)));
-    return evaluate(run, s.train.qrels).mean.ndcg_cut_10;
+    return TUNING_OBJECTIVE(evaluate(run, s.train.qrels).mean);
   };
   const baseWeight = s.baseSpec.denseWeight;
-  const baseNdcg10 = score(baseWeight);
-  let best = { weight: baseWeight, ndcg10: baseNdcg10 };
+  const baseScore = score(baseWeight);
+  let best = { weight: baseWeight, score: baseScore };
   // A weight must beat the base's clearly to replace it: noise on a few train queries is not a gain.
   for (const w of DENSE_WEIGHTS) {
     const v = score(w);
-    if (v > best.ndcg10 + 1e-4) best = { weight: w, ndcg10: v };
+    if (v > best.score + 1e-4) best = { weight: w, score: v };
   }
-  return { ...best, baseNdcg10 };
+  return { ...best, baseScore };
 }
 
 /** Retrieval's linear fusion of max-normalised keyword and min-max-normalised dense scores. */
