@@ -3,14 +3,7 @@ import { FinishReason, type GeneratorSpec, type ModelService } from "@tailor/pro
 import type { Logger } from "@tailor/telemetry";
 import type { GenerateInput, GenerationResult, Generator } from "../types.js";
 import { modelServerError, throwIfCancelled } from "./errors.js";
-import {
-  effectiveMaxTokens,
-  formatContext,
-  formatHistory,
-  noAnswer,
-  renderPrompt,
-} from "./prompt.js";
-import { cleanText } from "./text.js";
+import { effectiveMaxTokens, noAnswer, ragPrompt } from "./prompt.js";
 
 export interface OnnxDeps {
   models: Client<typeof ModelService>;
@@ -32,11 +25,7 @@ export function onnxGenerator(spec: GeneratorSpec, version: string, deps: OnnxDe
   const modelVersion = spec.model.slice(at + 1);
   async function* generate(input: GenerateInput): AsyncGenerator<string, GenerationResult, void> {
     if (input.passages.length === 0) return yield* noAnswer(input);
-    const prompt = renderPrompt(spec.promptTemplate, {
-      context: formatContext(input.passages),
-      question: cleanText(input.question),
-      history: formatHistory(input.history),
-    });
+    const prompt = ragPrompt(spec.promptTemplate, input);
     const params = {
       maxTokens: effectiveMaxTokens(spec, input.maxTokens),
       temperature: spec.temperature,

@@ -2,6 +2,10 @@
 // hostile (NUL, controls, lone surrogates, bidi overrides, forged citation markers, megabytes):
 // everything here is linear in the input and bounded in what it produces.
 
+import { cleanText } from "@tailor/clients";
+
+export { cleanText };
+
 /** Longest sentence quoted; a run without a sentence end is cut at a space before this. */
 export const MAX_SENTENCE_CHARS = 400;
 
@@ -11,33 +15,14 @@ const CLOSERS = new Set(['"', "'", ")", "]", "\u201d", "\u2019", "»"]);
 const BLOCK_START = /^(?:#{1,6}\s|[-*+]\s|\d{1,3}[.)]\s|>|\||```)/;
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-/** `[3]`-style markers in a passage would read as our citations; they are removed. */
-const CITATION = / ?\[ ?\d{1,6} ?\]/g;
 const LEADING_MARKUP = /^(?:#{1,6}\s+|[-*+]\s+|>\s*|\d{1,3}[.)]\s+|\|\s*)+/;
-const FENCE = /`{3,}[A-Za-z0-9_-]*/g;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: as above
+// biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
 const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f]/g;
 
 /** Text with its lines kept but without NUL, other controls or lone surrogates. */
 export function safeText(s: string): string {
   return s.replace(LONE_SURROGATE, "").replace(CONTROL_BUT_LINES, " ");
-}
-
-/** Text safe to quote on one line: no controls, bidi overrides, lone surrogates or markers. */
-export function cleanText(s: string): string {
-  // Whitespace is collapsed before the patterns run, so none of them backtracks over a run.
-  return s
-    .replace(LONE_SURROGATE, "")
-    .replace(CONTROL, " ")
-    .replace(BIDI, "")
-    .replace(/\s+/g, " ")
-    .replace(CITATION, "")
-    .replace(FENCE, "")
-    .trim();
 }
 
 /** A sentence as quoted: cleaned and without leading Markdown markup. */
