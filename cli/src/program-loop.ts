@@ -8,7 +8,7 @@ const EVAL_TIMEOUT_MS = 600_000;
 /** Imports parse and store up to tens of MiB. */
 const IMPORT_TIMEOUT_MS = 120_000;
 
-const KINDS = ["reranker", "retrieval-params", "adapter", "all", "guard"];
+const KINDS = ["reranker", "retrieval-params", "adapter", "all", "guard", "lora"];
 
 /** The customisation loop: `evalset`, `train`, `eval`. */
 export function addLoopCommands(program: Command, kit: Kit): void {

@@ -20,7 +20,16 @@ const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const NAME_RULE: TextRule = { maxBytes: 256, required: true, control: "reject" };
 const REASON_RULE: TextRule = { maxBytes: 4096, control: "whitespace" };
 const OPTIONAL_ID: TextRule = { ...ID_RULE, required: false };
-const LINEAGE_KINDS = ["", "reranker", "retrieval-params", "adapter", "all", "base", "guard"];
+const LINEAGE_KINDS = [
+  "",
+  "reranker",
+  "retrieval-params",
+  "adapter",
+  "all",
+  "base",
+  "guard",
+  "lora",
+];
 const MAX_FEATURES = 256;
 const MAX_ARTIFACTS = 64;
 const MAX_REPORTS = 256;

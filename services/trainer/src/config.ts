@@ -57,6 +57,20 @@ export interface TrainerConfig extends SharedConfig {
     maxEvents: number;
     epochs: number;
   };
+  /** Fine-tuning of generators by the external LoRA worker (docs/lora.md). */
+  lora: {
+    /** Object Store bucket the examples are uploaded to; the worker reads it. */
+    datasetBucket: string;
+    rank: number;
+    alpha: number;
+    targetModules: string[];
+    steps: number;
+    learningRate: number;
+    /** A job no worker has answered in this long fails, saying so. */
+    acceptMs: number;
+    /** A job without an outcome in this long fails. */
+    timeoutMs: number;
+  };
   /** Feedback messages of one tenant read by one retrieval job (its labelled pairs). */
   feedbackMaxEvents: number;
   /** Local artifact store the model-server reads (TAILOR_MODEL_SERVER_MODEL_DIR, as it does). */
@@ -94,6 +108,17 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       TAILOR_TRAINER_FEEDBACK_MAX_EVENTS: env.int(50_000, 1, 10_000_000),
       TAILOR_TRAINER_MAX_DELIVER: env.int(8, 1, 100),
       TAILOR_TRAINER_DB_POOL: env.int(5, 1, 100),
+      TAILOR_TRAINER_LORA_DATASET_BUCKET: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, "must match [A-Za-z0-9_-]{1,64}")
+        .optional(),
+      TAILOR_TRAINER_LORA_RANK: env.int(8, 1, 256),
+      TAILOR_TRAINER_LORA_ALPHA: z.coerce.number().positive().default(16),
+      TAILOR_TRAINER_LORA_TARGET_MODULES: z.string().default("q_proj,v_proj"),
+      TAILOR_TRAINER_LORA_STEPS: env.int(200, 1, 100_000),
+      TAILOR_TRAINER_LORA_LEARNING_RATE: z.coerce.number().positive().default(2e-4),
+      TAILOR_TRAINER_LORA_ACCEPT_MS: env.int(600_000, 100, 86_400_000),
+      TAILOR_TRAINER_LORA_TIMEOUT_MS: env.int(21_600_000, 1_000, 604_800_000),
     },
     e,
   );
@@ -131,6 +156,21 @@ export function parseTrainerConfig(e: NodeJS.ProcessEnv): TrainerConfig {
       dataDir: v.TAILOR_TRAINER_GUARD_DATA_DIR ?? defaultInjectionData(shared.dataDir),
       maxEvents: v.TAILOR_TRAINER_GUARD_MAX_EVENTS,
       epochs: v.TAILOR_TRAINER_GUARD_EPOCHS,
+    },
+    lora: {
+      // Beside another copy of Tailor on the same NATS, the prefix keeps datasets apart.
+      datasetBucket:
+        v.TAILOR_TRAINER_LORA_DATASET_BUCKET ??
+        (shared.busPrefix ? `${shared.busPrefix}-lora-datasets` : "tailor-lora-datasets"),
+      rank: v.TAILOR_TRAINER_LORA_RANK,
+      alpha: v.TAILOR_TRAINER_LORA_ALPHA,
+      targetModules: v.TAILOR_TRAINER_LORA_TARGET_MODULES.split(",")
+        .map((m) => m.trim())
+        .filter((m) => m !== ""),
+      steps: v.TAILOR_TRAINER_LORA_STEPS,
+      learningRate: v.TAILOR_TRAINER_LORA_LEARNING_RATE,
+      acceptMs: v.TAILOR_TRAINER_LORA_ACCEPT_MS,
+      timeoutMs: v.TAILOR_TRAINER_LORA_TIMEOUT_MS,
     },
     feedbackMaxEvents: v.TAILOR_TRAINER_FEEDBACK_MAX_EVENTS,
     modelDir: v.TAILOR_MODEL_SERVER_MODEL_DIR ?? `${shared.dataDir}/models`,

@@ -7,6 +7,7 @@ import { EmbedderClient, parseEmbedderRef } from "@tailor/clients";
 import {
   type EvalSet,
   EvaluatorService,
+  type GeneratorSpec,
   IngestionService,
   type Lineage,
   type ListedChunk,
@@ -57,12 +58,14 @@ export interface Remote {
   loadModel(name: string, version: string, base: string, signal?: AbortSignal): Promise<string>;
   buildIndexVersion(tenant: string, modelVersion: string, signal?: AbortSignal): Promise<void>;
   /** `spec` is unset for a model that has none (`guard`: its lineage names the artifact). */
+  /** Registers a version: `spec` for model retrieval, `generator` for model generator. */
   registerVersion(
     tenant: string,
     model: string,
     spec: RetrievalSpec | undefined,
     lineage: Lineage,
     signal?: AbortSignal,
+    generator?: GeneratorSpec,
   ): Promise<ModelVersion>;
   /** Points `prod` at `version` (the previous one can be rolled back to). */
   promote(tenant: string, version: string, reason: string, signal?: AbortSignal): Promise<void>;
@@ -218,10 +221,11 @@ export class GrpcRemote implements Remote {
     spec: RetrievalSpec | undefined,
     lineage: Lineage,
     signal?: AbortSignal,
+    generator?: GeneratorSpec,
   ) {
     const r = await this.retry("registry", signal, () =>
       this.registry.registerVersion(
-        { tenant, model, spec, lineage },
+        { tenant, model, spec, lineage, generator },
         { signal, timeoutMs: 30_000 },
       ),
     );

@@ -6,7 +6,14 @@ import type { JobStateName, JobsTable } from "../db/schema.js";
 export type JobRow = Selectable<JobsTable>;
 
 /** Job kinds the trainer runs. */
-export const JOB_KINDS = ["reranker", "retrieval-params", "adapter", "all", "guard"] as const;
+export const JOB_KINDS = [
+  "reranker",
+  "retrieval-params",
+  "adapter",
+  "all",
+  "guard",
+  "lora",
+] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export function isJobKind(s: string): s is JobKind {

@@ -27,9 +27,9 @@ export interface TrainingRequestFields {
   model?: string;
 }
 
-/** The registry model a kind trains: `guard` for guard jobs, `retrieval` for every other. */
+/** The registry model a kind trains: `guard`, `generator` (lora) or `retrieval` (every other). */
 export function modelOfKind(kind: string): string {
-  return kind === "guard" ? "guard" : "retrieval";
+  return kind === "guard" ? "guard" : kind === "lora" ? "generator" : "retrieval";
 }
 
 /** The tenant every request is scoped to: required, and a valid subject token. */
@@ -67,7 +67,7 @@ export function checkTrainingRequest(r: TrainingRequestFields): NewJob {
   checkText("model", model, { maxBytes: 64, required: true, control: "reject" });
   if (!MODEL.test(model)) throw new FieldError("model", "must match [a-z0-9-]{1,64}");
   // Retrieval versions carry what the retrieval kinds produce (parameters, reranker, embedder);
-  // guard versions name a trained injection classifier.
+  // guard versions name a trained injection classifier; generator versions a fine-tuned decoder.
   if (model !== modelOfKind(r.kind))
     throw new FieldError("model", `kind ${r.kind} trains ${modelOfKind(r.kind)}, not ${model}`);
   // A guard job trains on the injection data and the tenant's events: an eval set would be
@@ -76,6 +76,12 @@ export function checkTrainingRequest(r: TrainingRequestFields): NewJob {
     throw new FieldError(
       r.evalSet !== "" ? "eval_set" : "heldout_eval_set",
       "must be empty for kind guard (it trains on the injection data and the tenant's flagged questions)",
+    );
+  // Nothing judges a generator on a held-out set yet: a named one would be silently ignored.
+  if (r.kind === "lora" && r.heldoutEvalSet !== "")
+    throw new FieldError(
+      "heldout_eval_set",
+      "must be empty for kind lora (fine-tuned generators are not judged automatically yet)",
     );
   const evalSet = guard ? "" : checkEvalSet("eval_set", r.evalSet, true);
   const heldoutEvalSet = guard ? "" : checkEvalSet("heldout_eval_set", r.heldoutEvalSet, false);

@@ -16,6 +16,7 @@ import { trainAdapterStage } from "./adapter.js";
 import { decodeCheckpoint, encodeCheckpoint, type JobCheckpoint } from "./checkpoint.js";
 import { normalise, readFeedbackPairs, withFeedback } from "./feedback-pairs.js";
 import { executeGuardJob } from "./guard.js";
+import { executeLoraJob } from "./lora.js";
 import { trainParamsStage } from "./params.js";
 import { trainRerankerStage } from "./reranker.js";
 
@@ -38,7 +39,7 @@ export interface StageEnv {
 
 /** Shares of the job's progress: data first, then each stage the kind runs. */
 const PLAN: Record<
-  Exclude<JobKind, "guard">,
+  Exclude<JobKind, "guard" | "lora">,
   { stage: "params" | "adapter" | "reranker"; share: number }[]
 > = {
   "retrieval-params": [{ stage: "params", share: 0.9 }],
@@ -73,6 +74,8 @@ export async function executeJob(
   const kind = job.kind as JobKind;
   // A guard job trains on injection data and the tenant's events, not on an eval set or corpus.
   if (kind === "guard") return executeGuardJob(ctx, job, env);
+  // A lora job hands the tenant's question/answer set to the external LoRA worker.
+  if (kind === "lora") return executeLoraJob(ctx, job, env);
   const plan = PLAN[kind];
   if (!plan) throw new Error(`kind ${job.kind} is not one the trainer runs`);
   const seed = seed32(job.seed);

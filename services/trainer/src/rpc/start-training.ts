@@ -12,7 +12,8 @@ import { guarded } from "./errors.js";
 
 /**
  * Queues a training job. The eval set is looked up first so that a wrong name or a set with
- * no judged query is refused now, with its name, rather than failing a job later.
+ * nothing to train on (no judged query; for kind lora, no query) is refused now, with its name,
+ * rather than failing a job later.
  */
 export function startTraining(
   ctx: TrainerContext,
@@ -24,7 +25,8 @@ export function startTraining(
     // A repeated request id answers with the job the first call queued, whatever changed since.
     const seen = n.requestId ? await ctx.store.byRequestId(n.tenant, n.requestId) : undefined;
     if (seen) return create(StartTrainingResponseSchema, { job: toJob(seen) });
-    if (n.evalSet) await checkEvalSets(ctx, n.tenant, n.evalSet, n.heldoutEvalSet, signal);
+    if (n.evalSet)
+      await checkEvalSets(ctx, n.tenant, n.evalSet, n.heldoutEvalSet, n.kind === "lora", signal);
     const { job, created } = await ctx.store.create(n);
     if (created) ctx.wake();
     return create(StartTrainingResponseSchema, { job: toJob(job) });
@@ -36,12 +38,19 @@ async function checkEvalSets(
   tenant: string,
   evalSet: string,
   heldout: string,
+  answers: boolean,
   signal?: AbortSignal,
 ): Promise<void> {
   const set = await ctx.remote.getEvalSet(tenant, evalSet, true, signal).catch((err: unknown) => {
     throw named(err, "eval_set", evalSet);
   });
-  if (set.judgedQueryCount === 0)
+  // A lora job learns from answers, not judgments; the job itself counts the answered queries.
+  if (answers && set.queryCount === 0)
+    throw new ConnectError(
+      `eval_set: ${evalSet} has no query (nothing to train on)`,
+      Code.FailedPrecondition,
+    );
+  if (!answers && set.judgedQueryCount === 0)
     throw new ConnectError(
       `eval_set: ${evalSet} has no judged query (nothing to train on)`,
       Code.FailedPrecondition,

@@ -7,6 +7,7 @@ import { mulberry32 } from "@tailor/models/random";
 import {
   type EvalSet,
   EvalSetSchema,
+  type GeneratorSpec,
   type Lineage,
   type ListedChunk,
   ListedChunkSchema,
@@ -38,7 +39,12 @@ export interface FakeRemoteOptions {
 const WORDS_PER_TOPIC = 40;
 
 export class FakeRemote implements Remote {
-  readonly registered: { spec: RetrievalSpec; lineage: Lineage; version: string }[] = [];
+  readonly registered: {
+    spec: RetrievalSpec;
+    lineage: Lineage;
+    version: string;
+    generator?: GeneratorSpec;
+  }[] = [];
   readonly rejected: string[] = [];
   readonly promoted: string[] = [];
   readonly built: string[] = [];
@@ -94,6 +100,14 @@ export class FakeRemote implements Remote {
 
   async getEvalSet(tenant: string, name: string): Promise<EvalSet> {
     if (name === "missing") throw new ConnectError(`eval set ${name} not found`, Code.NotFound);
+    // A question/answer set: every query of the train set with a reference answer.
+    if (name === "qa")
+      return create(EvalSetSchema, {
+        tenant,
+        name,
+        queries: this.set.queries.map((q) => ({ id: q.id, text: q.text, answer: `topic ${q.id}` })),
+        queryCount: this.set.queries.length,
+      });
     if (name === "unjudged")
       return create(EvalSetSchema, { tenant, name, queries: [{ id: "1", text: "x" }] });
     return create(EvalSetSchema, {
@@ -110,13 +124,34 @@ export class FakeRemote implements Remote {
   }
 
   async getVersion(tenant: string, version: string): Promise<ModelVersion> {
+    if (version === "generator@v1" || version === "generator@v2")
+      return this.generator(tenant, version);
     if (version !== "retrieval@v1")
       throw new ConnectError(`version ${version} not found`, Code.NotFound);
     return this.base(tenant);
   }
 
-  async resolveAlias(tenant: string): Promise<ModelVersion | undefined> {
+  async resolveAlias(tenant: string, model = "retrieval"): Promise<ModelVersion | undefined> {
+    if (model === "generator") return this.generator(tenant, "generator@v1");
     return this.base(tenant);
+  }
+
+  /** generator@v1: an onnx decoder (`tiny-llama@1`) at prod; generator@v2: extractive. */
+  private generator(tenant: string, version: string): ModelVersion {
+    return create(ModelVersionSchema, {
+      tenant,
+      model: "generator",
+      version,
+      generator:
+        version === "generator@v1"
+          ? {
+              kind: "onnx",
+              model: "tiny-llama@1",
+              promptTemplate: "C: {{context}}\nQ: {{question}}\nA:",
+              maxTokens: 16,
+            }
+          : { kind: "extractive" },
+    });
   }
 
   private base(tenant: string): ModelVersion {
@@ -152,6 +187,8 @@ export class FakeRemote implements Remote {
       return create(SearchHitSchema, {
         chunkId: c.chunkId,
         documentId: c.documentId,
+        title: c.title,
+        text: c.text,
         score: 1 / (i + 1),
         denseScore: rng(),
         features: { signal: rel + rng() * 0.8, noise: rng(), fused: 1 / (i + 1) },
@@ -197,10 +234,19 @@ export class FakeRemote implements Remote {
 
   async registerVersion(
     tenant: string,
-    _model: string,
-    spec: RetrievalSpec,
+    model: string,
+    spec: RetrievalSpec | undefined,
     lineage: Lineage,
+    _signal?: AbortSignal,
+    generator?: GeneratorSpec,
   ): Promise<ModelVersion> {
+    if (model === "generator") {
+      const version = `generator@v${this.next++}`;
+      this.registered.push({ spec: create(RetrievalSpecSchema), lineage, version, generator });
+      return create(ModelVersionSchema, { tenant, model, version, lineage, generator });
+    }
+    if (!spec)
+      throw new ConnectError("spec: is required for model retrieval", Code.InvalidArgument);
     const version = `retrieval@v${this.next++}`;
     this.registered.push({ spec, lineage, version });
     if (this.o.registeredFile)

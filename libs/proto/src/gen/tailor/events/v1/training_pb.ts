@@ -26,7 +26,7 @@ export type TrainingRequested = Message<"tailor.events.v1.TrainingRequested"> & 
   tenant: string;
 
   /**
-   * reranker, retrieval-params, adapter or all.
+   * reranker, retrieval-params, adapter, all, guard or lora (a generator, by the LoRA worker).
    *
    * @generated from field: string kind = 2;
    */
