@@ -171,6 +171,8 @@ describe.skipIf(!NATS_BIN)(
         ["evaluator", "model.acme.promoted", "MODEL", false],
         ["trainer", "eval.acme.completed", "EVAL", false],
         ["trainer", "feedback.acme.received", "FEEDBACK", false],
+        // Only LoRA workers report a job's status; the trainer that submitted it cannot forge one.
+        ["trainer", "lora.acme.status", "LORA", false],
         ["guard", "chunk.acme.upserted", "CHUNK", false],
         ["ingestion", "guard.acme.violation", "GUARD", false],
         ["inference-gateway", "model.acme.promoted", "MODEL", false],

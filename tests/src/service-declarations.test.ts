@@ -7,6 +7,9 @@ import { ROOT } from "@tailor/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
 
+/** A declared `publishes` entry as its NATS subject pattern: a root means `<root>.>`. */
+const publishSubject = (entry: string) => (entry.includes(".") ? entry : `${entry}.>`);
+
 // Every declared service (libs/config/src/services.ts) must appear, as declared, in every deploy
 // file; a service added to the declaration but not to compose, Kubernetes or NATS fails here.
 
@@ -92,7 +95,8 @@ describe("service declarations", () => {
     const subjects = Object.values(streams).flatMap((c) => c.subjects ?? []);
     for (const s of SERVICE_SPECS) {
       for (const c of s.consumes) expect(Object.keys(streams), s.name).toContain(c.stream);
-      for (const r of s.publishes) expect(subjects, s.name).toContain(`${r}.>`);
+      for (const r of s.publishes)
+        expect(subjects, s.name).toContain(`${publishSubject(r).split(".")[0]}.>`);
     }
   });
 
@@ -190,7 +194,7 @@ describe("service declarations", () => {
       const subjects = [...allow.matchAll(/"([^"]+)"/g)].map((m) => m[1] ?? "");
       expect(subjects.length).toBeGreaterThan(0);
       expect(subjects.filter((x) => !x.startsWith("$") && !x.startsWith("_INBOX")).sort()).toEqual(
-        s.publishes.map((r) => `${r}.>`).sort(),
+        s.publishes.map(publishSubject).sort(),
       );
       expect(genEnv).toMatch(new RegExp(`^${s.envPrefix}_NATS_PASSWORD=\\$\\(secret\\)$`, "m"));
     });

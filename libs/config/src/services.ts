@@ -71,7 +71,7 @@ export const SERVICE_DECLARATIONS = [
     description:
       "runs training jobs (reranker, retrieval-params, adapter, guard) and registers candidate versions",
     consumes: [{ stream: "TRAINING", durable: "trainer" }],
-    publishes: ["training", "model", "lora", "dlq"],
+    publishes: ["training", "model", "lora.*.submitted", "dlq"],
     dependsOn: ["registry", "evaluator", "retrieval", "ingestion", "model-server"],
     database: true,
     outbox: "trainer.outbox",
@@ -128,7 +128,10 @@ export interface ServiceDeclaration {
   description: string;
   /** JetStream streams (keys of libs/bus streamConfigs) it consumes, with its durable's name. */
   consumes: readonly { stream: string; durable: string }[];
-  /** Subject roots it may publish to (its NATS user's allow list, `<root>.>`). */
+  /**
+   * What it may publish (its NATS user's allow list): a subject root (`<root>.>`) or, where only
+   * part of a root is its to publish, that subject pattern (`lora.*.submitted`).
+   */
   publishes: readonly string[];
   /** Services it calls: started before it, stopped after it, reachable through its network policy. */
   dependsOn: readonly string[];
