@@ -1,72 +1,35 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Bus, Events } from "@tailor/bus";
+import { Code } from "@connectrpc/connect";
+import { type Bus, Events } from "@tailor/bus";
 import {
   FeedbackReceivedSchema,
   JobState,
   type StartTrainingRequestSchema,
-  TrainerService,
   TrainingRequestedSchema,
   TrainingStatusSchema,
 } from "@tailor/proto";
-import { createLogger } from "@tailor/telemetry";
-import {
-  createTestDatabase,
-  rpcError,
-  streamMessages,
-  type TestDatabase,
-  testNatsUrl,
-  uniquePrefix,
-  waitFor,
-  withTestBusPrefix,
-} from "@tailor/testing";
+import { rpcError, streamMessages, waitFor } from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTrainerConfig } from "./config.js";
-import { create as createTrainer, type TrainerServiceHandle } from "./service.js";
-import { FakeRemote } from "./testing/fake-remote.js";
+import type { TrainerServiceHandle } from "./service.js";
+import type { FakeRemote } from "./testing/fake-remote.js";
+import { startTestTrainer, type TestTrainer } from "./testing/test-trainer.js";
 
-const logger = createLogger("trainer-test", "silent");
-const prefix = uniquePrefix("trainer");
-let tdb: TestDatabase;
-let dir: string;
+let t: TestTrainer;
 let trainer: TrainerServiceHandle;
 let remote: FakeRemote;
 let bus: Bus;
-let client: ReturnType<typeof createClient<typeof TrainerService>>;
+let client: TestTrainer["client"];
 
 beforeAll(async () => {
-  tdb = await createTestDatabase("trainersvc");
-  dir = await mkdtemp(join(tmpdir(), "trainer-svc-"));
-  remote = new FakeRemote({ artifactRoot: join(dir, "models"), docs: 300, dims: 16 });
-  const config = parseTrainerConfig({
-    TAILOR_DATABASE_URL: tdb.url,
-    TAILOR_NATS_URL: testNatsUrl(),
-    TAILOR_BUS_PREFIX: prefix,
-    TAILOR_TRAINER_PORT: "0",
-    TAILOR_TRAINER_WORK_DIR: join(dir, "work"),
-    TAILOR_TRAINER_POLL_MS: "100",
-    TAILOR_TRAINER_HEARTBEAT_MS: "100",
-    TAILOR_TRAINER_ADAPTER_EPOCHS: "3",
+  t = await startTestTrainer("trainersvc", {
+    remote: { docs: 300, dims: 16 },
+    env: { TAILOR_TRAINER_ADAPTER_EPOCHS: "3" },
   });
-  trainer = await createTrainer(config, { logger, remote });
-  await trainer.start();
-  bus = await Bus.connect({ url: testNatsUrl(), name: "trainer-test", prefix });
-  client = createClient(
-    TrainerService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${trainer.port}` }),
-  );
+  ({ trainer, remote, bus, client } = t);
 }, 60_000);
 
 afterAll(async () => {
-  await trainer?.destroy();
-  await bus?.close();
-  await tdb?.drop();
-  await (await withTestBusPrefix(prefix)).cleanup();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 const start = (o: Omit<MessageInitShape<typeof StartTrainingRequestSchema>, "$typeName"> = {}) =>

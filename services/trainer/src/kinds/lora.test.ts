@@ -1,70 +1,46 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import {
   ObjectStoreArtifactStore,
   openArtifactBucket,
   publishArtifactToBucket,
 } from "@tailor/artifacts";
-import { Bus } from "@tailor/bus";
+import type { Bus } from "@tailor/bus";
 import { ragPrompt } from "@tailor/clients";
 import { bucketLoraArtifacts, loraArtifactVersion, ReferenceLoraWorker } from "@tailor/lora";
 import { writeLlamaFolder } from "@tailor/models/testing";
-import { type Job, JobState, TrainerService } from "@tailor/proto";
+import { type Job, JobState } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
-import {
-  createTestDatabase,
-  type TestDatabase,
-  testNatsUrl,
-  uniquePrefix,
-  withTestBusPrefix,
-} from "@tailor/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseTrainerConfig } from "../config.js";
-import { create as createTrainer, type TrainerServiceHandle } from "../service.js";
-import { FakeRemote } from "../testing/fake-remote.js";
+import type { FakeRemote } from "../testing/fake-remote.js";
+import { startTestTrainer, type TestTrainer } from "../testing/test-trainer.js";
 
 // Kind lora end to end over real NATS and PostgreSQL: the trainer writes the examples, the
 // reference worker (docs/lora.md) fine-tunes a tiny decoder, the trainer registers the result.
-const logger = createLogger("trainer-lora-test", "silent");
-const prefix = uniquePrefix("trainlora");
-const MODELS = `${prefix}-models`;
-let tdb: TestDatabase;
-let dir: string;
-let trainer: TrainerServiceHandle;
+let t: TestTrainer;
 let remote: FakeRemote;
 let bus: Bus;
+let client: TestTrainer["client"];
 let models: ObjectStore;
 let worker: ReferenceLoraWorker;
-let client: ReturnType<typeof createClient<typeof TrainerService>>;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase("trainerlora");
-  dir = await mkdtemp(join(tmpdir(), "trainer-lora-"));
-  remote = new FakeRemote({ artifactRoot: join(dir, "models"), docs: 60, dims: 8, topics: 6 });
-  const config = parseTrainerConfig({
-    TAILOR_DATABASE_URL: tdb.url,
-    TAILOR_NATS_URL: testNatsUrl(),
-    TAILOR_BUS_PREFIX: prefix,
-    TAILOR_TRAINER_PORT: "0",
-    TAILOR_TRAINER_WORK_DIR: join(dir, "work"),
-    TAILOR_TRAINER_POLL_MS: "100",
-    TAILOR_TRAINER_HEARTBEAT_MS: "100",
-    TAILOR_TRAINER_LORA_RANK: "4",
-    TAILOR_TRAINER_LORA_STEPS: "20",
-    TAILOR_TRAINER_LORA_LEARNING_RATE: "0.02",
-    TAILOR_TRAINER_LORA_ACCEPT_MS: "4000",
+  t = await startTestTrainer("trainerlora", {
+    remote: { docs: 60, dims: 8, topics: 6 },
+    env: {
+      TAILOR_TRAINER_LORA_RANK: "4",
+      TAILOR_TRAINER_LORA_STEPS: "20",
+      TAILOR_TRAINER_LORA_LEARNING_RATE: "0.02",
+      TAILOR_TRAINER_LORA_ACCEPT_MS: "4000",
+    },
   });
-  expect(config.lora.datasetBucket).toBe(`${prefix}-lora-datasets`);
-  trainer = await createTrainer(config, { logger, remote });
-  await trainer.start();
-  bus = await Bus.connect({ url: testNatsUrl(), name: "trainer-lora-test", prefix });
-  models = await openArtifactBucket(bus.js, MODELS);
+  ({ remote, bus, client } = t);
+  const datasetBucket = t.config.lora.datasetBucket;
+  expect(datasetBucket).toBe(`${t.prefix}-lora-datasets`);
+  const bucket = `${t.prefix}-models`;
+  models = await openArtifactBucket(bus.js, bucket);
   const base = await writeLlamaFolder({
-    dir: join(dir, "base"),
+    dir: join(t.dir, "base"),
     model: {
       layers: 1,
       hidden: 16,
@@ -80,30 +56,22 @@ beforeAll(async () => {
   await publishArtifactToBucket(models, base.dir, "tiny-llama", "1");
   worker = new ReferenceLoraWorker({
     bus,
-    artifacts: bucketLoraArtifacts(models, MODELS, join(dir, "worker-cache")),
-    datasets: await new Objm(bus.js).create(config.lora.datasetBucket),
-    datasetBucket: config.lora.datasetBucket,
-    workDir: join(dir, "worker"),
-    logger,
+    artifacts: bucketLoraArtifacts(models, bucket, join(t.dir, "worker-cache")),
+    datasets: await new Objm(bus.js).create(datasetBucket),
+    datasetBucket,
+    workDir: join(t.dir, "worker"),
+    logger: createLogger("trainer-lora-test", "silent"),
     worker: "reference-test",
     reportEvery: 5,
     // Four retrieved passages make prompts of about 900 tokens of the tiny tokenizer.
     limits: { maxSeqTokens: 1024 },
   });
   await worker.start();
-  client = createClient(
-    TrainerService,
-    createGrpcTransport({ baseUrl: `http://127.0.0.1:${trainer.port}` }),
-  );
 }, 60_000);
 
 afterAll(async () => {
   await worker?.stop();
-  await trainer?.destroy();
-  await bus?.close();
-  await tdb?.drop();
-  await (await withTestBusPrefix(prefix)).cleanup();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 /** Starts a lora job and follows it to its end; every state seen. */
@@ -147,12 +115,12 @@ describe("trainer kind lora (the external LoRA worker's contract)", () => {
     expect(remote.promoted).not.toContain(last.version);
 
     // The merged decoder is in the store the model-server reads, and verifies.
-    const store = new ObjectStoreArtifactStore(models, join(dir, "verify-cache"));
+    const store = new ObjectStoreArtifactStore(models, join(t.dir, "verify-cache"));
     const out = await store.resolve("tiny-llama-acme", loraArtifactVersion("acme", last.id));
     expect(out.kind).toBe("causal-lm");
 
     // The examples are the prompts the gateway would send, rendered by the same code.
-    const datasets = await new Objm(bus.js).open(`${prefix}-lora-datasets`);
+    const datasets = await new Objm(bus.js).open(`${t.prefix}-lora-datasets`);
     const text = new TextDecoder().decode((await datasets.getBlob(`acme/${last.id}.jsonl`))!);
     const rows = text
       .trim()
