@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Secret } from "@tailor/config";
+import { requireBearer } from "@tailor/service";
 
 /**
  * Guards GatewayAdminService: the caller sends `authorization: Bearer <token>` matching
@@ -13,18 +13,5 @@ export function requireAdmin(token: Secret | undefined, authorization: string | 
       "key management is disabled: set TAILOR_INFERENCE_GATEWAY_ADMIN_TOKEN on the inference-gateway and send it as authorization: Bearer <token>",
       Code.PermissionDenied,
     );
-  if (!authorization)
-    throw new ConnectError("authorization: Bearer <admin token> is required", Code.Unauthenticated);
-  const m = authorization.length <= 1024 ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization) : null;
-  if (!m)
-    throw new ConnectError("authorization must be Bearer <admin token>", Code.Unauthenticated);
-  if (!sameSecret(m[1]!, expected))
-    throw new ConnectError("the admin token is not valid", Code.PermissionDenied);
-}
-
-/** Hashing both sides first makes the comparison constant-time in length as well as content. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  requireBearer(authorization, expected);
 }

@@ -2,9 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import { GeneratorSpecSchema } from "@tailor/proto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { GenerateInput, GenerationResult, Passage } from "../types.js";
+import type { GenerateInput, Passage } from "../types.js";
 import { extractiveGenerator } from "./extractive.js";
 import { NO_ANSWER } from "./prompt.js";
+import { runGenerator } from "./testing.js";
 import { cleanText } from "./text.js";
 import { estimateTokens } from "./tokens.js";
 
@@ -31,15 +32,8 @@ function input(
   return { question, history: [], passages, maxTokens: 0, ...over };
 }
 
-async function run(gen = extractiveGenerator(spec(), "generator@v1"), req: GenerateInput) {
-  const it = gen.generate(req);
-  const deltas: string[] = [];
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return { deltas, text: deltas.join(""), result: r.value as GenerationResult };
-    deltas.push(r.value);
-  }
-}
+const run = (gen = extractiveGenerator(spec(), "generator@v1"), req: GenerateInput) =>
+  runGenerator(gen, req);
 
 /** Each sentence of an answer: text, then one ` [n]` marker, then closing punctuation. */
 const CITED = /^(.*?) \[(\d+)\]([.!?…]+["'”’»)\]]*)$/s;

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createMessage } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, Code, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { publishArtifact } from "@tailor/artifacts";
 import {
@@ -14,9 +14,10 @@ import { writeLlamaFolder } from "@tailor/models/testing";
 import { GeneratorSpecSchema, ModelService } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { GenerateInput, GenerationResult, Generator, Passage } from "../types.js";
+import type { GenerateInput, Passage } from "../types.js";
 import { createGenerator } from "./index.js";
 import { formatContext, formatHistory, NO_ANSWER, renderPrompt } from "./prompt.js";
+import { connectFailure, runGenerator } from "./testing.js";
 
 const logger = createLogger("gateway-onnx-test", "silent");
 let root: string;
@@ -55,26 +56,6 @@ function input(over: Partial<GenerateInput> = {}): GenerateInput {
     maxTokens: 0,
     ...over,
   };
-}
-
-async function run(gen: Generator, req: GenerateInput) {
-  const it = gen.generate(req);
-  const deltas: string[] = [];
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return { deltas, text: deltas.join(""), result: r.value as GenerationResult };
-    deltas.push(r.value);
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConnectError);
-    return err as ConnectError;
-  }
-  throw new Error("expected a failure");
 }
 
 beforeAll(async () => {
@@ -137,7 +118,7 @@ describe("onnx generator (real model-server, tiny causal LM)", () => {
       { role: "user" as const, content: "Hi" },
       { role: "assistant" as const, content: "Hello [1]." },
     ];
-    const r = await run(gen, input({ history }));
+    const r = await runGenerator(gen, input({ history }));
     expect(r.deltas.length).toBeGreaterThan(1);
     expect(r.result).toMatchObject({ completionTokens: 12, finishReason: "length" });
     // The same prompt sent directly gives the same greedy text and prompt token count.
@@ -170,9 +151,9 @@ describe("onnx generator (real model-server, tiny causal LM)", () => {
       "generator@v3",
       { models, logger, env: {} },
     );
-    expect((await run(gen, input({ maxTokens: 4 }))).result.completionTokens).toBe(4);
-    expect((await run(gen, input({ maxTokens: 500 }))).result.completionTokens).toBe(10);
-    const capped = await run(gen, input({ question: "{{context}} twice?" }));
+    expect((await runGenerator(gen, input({ maxTokens: 4 }))).result.completionTokens).toBe(4);
+    expect((await runGenerator(gen, input({ maxTokens: 500 }))).result.completionTokens).toBe(10);
+    const capped = await runGenerator(gen, input({ question: "{{context}} twice?" }));
     const tok = await models.tokenize({
       model: "tiny-llama",
       version: "1",
@@ -194,7 +175,7 @@ describe("onnx generator (real model-server, tiny causal LM)", () => {
     expect((await it.next()).done).toBe(false);
     const started = performance.now();
     ac.abort();
-    const err = await failure(
+    const err = await connectFailure(
       (async () => {
         for (;;) if ((await it.next()).done) return;
       })(),
@@ -205,13 +186,13 @@ describe("onnx generator (real model-server, tiny causal LM)", () => {
 
   it("answers without the model when nothing was retrieved; a missing model is FAILED_PRECONDITION", async () => {
     const gen = createGenerator(spec(), "generator@v2", { models, logger, env: {} });
-    expect((await run(gen, input({ passages: [] }))).text).toBe(NO_ANSWER);
+    expect((await runGenerator(gen, input({ passages: [] }))).text).toBe(NO_ANSWER);
     const missing = createGenerator(spec({ model: "absent@7" }), "generator@v9", {
       models,
       logger,
       env: {},
     });
-    const err = await failure(run(missing, input()));
+    const err = await connectFailure(runGenerator(missing, input()));
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.rawMessage).toMatch(
       /generator@v9 \(absent@7 on the model-server\): the model is not loaded/,

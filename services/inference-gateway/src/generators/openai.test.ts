@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code, ConnectError } from "@connectrpc/connect";
+import { type Client, Code } from "@connectrpc/connect";
 import { GeneratorSpecSchema, type ModelService } from "@tailor/proto";
 import { createLogger } from "@tailor/telemetry";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { GenerateInput, GenerationResult, Generator, Passage } from "../types.js";
+import type { GenerateInput, Generator, Passage } from "../types.js";
 import { createGenerator } from "./index.js";
 import { NO_ANSWER } from "./prompt.js";
+import { connectFailure, runGenerator } from "./testing.js";
 import { estimateTokens } from "./tokens.js";
 
 // The upstream here is a real HTTP server speaking the chat-completions SSE protocol (as vLLM,
@@ -147,26 +148,6 @@ function input(over: Partial<GenerateInput> = {}): GenerateInput {
   };
 }
 
-async function run(g: Generator, req: GenerateInput) {
-  const it = g.generate(req);
-  const deltas: string[] = [];
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return { deltas, text: deltas.join(""), result: r.value as GenerationResult };
-    deltas.push(r.value);
-  }
-}
-
-async function failure(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConnectError);
-    return err as ConnectError;
-  }
-  throw new Error("expected a failure");
-}
-
 describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
   it("streams deltas with the key from the named variable and takes usage from the usage chunk", async () => {
     script = streamed(["Refunds are paid ", "within 14 days ", "[1]."], {
@@ -176,7 +157,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
       { role: "user" as const, content: "Hi\u0000" },
       { role: "assistant" as const, content: "Hello." },
     ];
-    const r = await run(
+    const r = await runGenerator(
       gen({ maxTokens: 64, temperature: 0.3 }),
       input({ history, maxTokens: 32 }),
     );
@@ -203,7 +184,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
 
   it("estimates usage without a usage chunk and reports a length finish", async () => {
     script = streamed(["A ", "partial"], { finish: "length" });
-    const r = await run(gen(), input());
+    const r = await runGenerator(gen(), input());
     expect(r.result.finishReason).toBe("length");
     expect(r.result.completionTokens).toBe(estimateTokens("A partial"));
     expect(r.result.promptTokens).toBeGreaterThan(estimateTokens(PASSAGES[0]!.text));
@@ -212,7 +193,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
 
   it("cuts an upstream that ignores max_tokens at a bounded size", async () => {
     script = streamed(Array.from({ length: 200 }, () => "word ".repeat(20)));
-    const r = await run(gen({ maxTokens: 10 }), input());
+    const r = await runGenerator(gen({ maxTokens: 10 }), input());
     expect(r.text.length).toBe(10 * 16);
     expect(r.result.finishReason).toBe("length");
     await expect.poll(() => seen[0]?.closed).toBe(true);
@@ -220,7 +201,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
 
   it("names a missing key's variable, never a value, and sends no key where none is set", async () => {
     script = streamed(["ok [1]."]);
-    const missing = await failure(run(gen({}, { OTHER: KEY }), input()));
+    const missing = await connectFailure(runGenerator(gen({}, { OTHER: KEY }), input()));
     expect(missing.code).toBe(Code.FailedPrecondition);
     expect(missing.rawMessage).toContain("UPSTREAM_KEY");
     expect(missing.rawMessage).not.toContain(KEY);
@@ -229,7 +210,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
     const saved = process.env["OPENAI_API_KEY"];
     process.env["OPENAI_API_KEY"] = "sk-gateway-own-key";
     try {
-      const r = await run(gen({ apiKeyEnv: "" }), input());
+      const r = await runGenerator(gen({ apiKeyEnv: "" }), input());
       expect(r.text).toBe("ok [1].");
       expect(seen[0]!.authorization).toBeUndefined();
     } finally {
@@ -254,7 +235,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
     ];
     for (const [http, code, message] of cases) {
       script = status(http);
-      const err = await failure(run(gen(), input()));
+      const err = await connectFailure(runGenerator(gen(), input()));
       expect([http, err.code]).toEqual([http, code]);
       expect(err.rawMessage).toMatch(message);
       expect(err.rawMessage).toMatch(/^generator generator@v4 \(upstream model up-model\)/);
@@ -266,7 +247,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
       logger,
       env: { UPSTREAM_KEY: KEY },
     });
-    expect((await failure(run(down, input()))).code).toBe(Code.Unavailable);
+    expect((await connectFailure(runGenerator(down, input()))).code).toBe(Code.Unavailable);
   });
 
   it("stops the upstream stream when the signal is aborted", async () => {
@@ -278,7 +259,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
     const it = gen().generate(input({ signal: ac.signal }));
     expect((await it.next()).done).toBe(false);
     ac.abort();
-    const err = await failure(
+    const err = await connectFailure(
       (async () => {
         for (;;) if ((await it.next()).done) return;
       })(),
@@ -289,7 +270,7 @@ describe("openai generator (local OpenAI-compatible upstream over SSE)", () => {
 
   it("answers without calling the upstream when nothing was retrieved", async () => {
     script = streamed(["never"]);
-    expect((await run(gen(), input({ passages: [] }))).text).toBe(NO_ANSWER);
+    expect((await runGenerator(gen(), input({ passages: [] }))).text).toBe(NO_ANSWER);
     expect(seen).toHaveLength(0);
   });
 });

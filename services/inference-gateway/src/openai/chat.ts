@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type http from "node:http";
 import type { ChatDone } from "@tailor/proto/gateway";
 import type { GatewayContext } from "../context.js";
-import type { TracedAnswerRequest } from "../rag/orchestrator.js";
+import { collectAnswer, type TracedAnswerRequest } from "../rag/orchestrator.js";
 import type { Stopwatch } from "../rag/stopwatch.js";
 import type { AnswerEvent, Caller, Orchestrator } from "../types.js";
 import type { ChatCompletionRequest } from "./chat-request.js";
@@ -115,15 +115,9 @@ export async function completeChat(
   traceparent: string | undefined,
 ): Promise<void> {
   const abort = abortOnClose(res);
-  const events = deps.orchestrator.answer(answerRequest(caller, r, abort.signal, sw, traceparent));
-  let text = "";
-  let done: ChatDone | undefined;
-  for (;;) {
-    const next = await events.next();
-    if (next.done) break;
-    if (next.value.type === "delta") text += next.value.text;
-    else done = next.value.result;
-  }
+  const { text, done } = await collectAnswer(
+    deps.orchestrator.answer(answerRequest(caller, r, abort.signal, sw, traceparent)),
+  );
   if (!done) throw noResult();
   const overheadMs = Math.max(done.overheadMs, sw.overheadMs);
   sendJson(

@@ -1,8 +1,8 @@
 import type { CallOptions, Client } from "@connectrpc/connect";
 import type { ChunkVerdict, GuardService } from "@tailor/proto";
+import { Lru } from "@tailor/service";
 import type { Logger } from "@tailor/telemetry";
 import { call } from "./downstream.js";
-import { Lru } from "./lru.js";
 
 /** Verdicts kept per replica (a verdict is a few hundred bytes). */
 const CAPACITY = 100_000;

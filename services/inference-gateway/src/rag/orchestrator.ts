@@ -355,3 +355,19 @@ async function settle(r: Reservation, used: number, ctx: GatewayContext): Promis
     ctx.logger.warn({ err }, "token budget not settled");
   }
 }
+
+/**
+ * The whole answer of a non-streaming API (Ask, chat.completion): its text and its `done`
+ * (undefined only if the events ended without one; each API answers that its own way).
+ */
+export async function collectAnswer(
+  events: AsyncGenerator<AnswerEvent, void, void>,
+): Promise<{ text: string; done?: ChatDone }> {
+  let text = "";
+  let done: ChatDone | undefined;
+  for await (const e of events) {
+    if (e.type === "delta") text += e.text;
+    else done = e.result;
+  }
+  return { text, ...(done && { done }) };
+}

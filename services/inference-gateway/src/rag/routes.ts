@@ -9,9 +9,9 @@ import {
   VersionState,
 } from "@tailor/proto";
 import { type ModelRoute, ModelRouteSchema } from "@tailor/proto/gateway";
+import { Lru } from "@tailor/service";
 import type { Logger } from "@tailor/telemetry";
 import type { Generator, ResolvedRoute, RouteRequest, RouteResolver } from "../types.js";
-import { Lru } from "./lru.js";
 
 /** The RegistryService calls the routes make. */
 export type RegistryApi = Pick<
@@ -146,12 +146,12 @@ export class RegistryRoutes implements RouteResolver, AliasCache {
     this.targets.clear();
   }
 
-  /** Forgets one tenant's alias targets (a promotion, rollback or rejection of its models). */
   /** A promotion, rollback or rejection of one of the tenant's models: ask the registry again. */
   apply(c: AliasChange): void {
     this.forget(c.event.tenant);
   }
 
+  /** Forgets one tenant's alias targets. */
   forget(tenant: string): void {
     this.seq++;
     this.targets.delete(tenant);

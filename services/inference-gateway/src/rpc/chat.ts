@@ -4,7 +4,7 @@ import { type ChatRequest, type ChatResponse, ChatResponseSchema } from "@tailor
 import { FieldError } from "@tailor/service";
 import { Stopwatch } from "../rag/stopwatch.js";
 import type { ChatTurn } from "../types.js";
-import { authorize, type GatewayDeps, OVERHEAD_HEADER, traceparentOf } from "./deps.js";
+import { answerInput, authorize, type GatewayDeps, OVERHEAD_HEADER } from "./deps.js";
 import { streamError } from "./errors.js";
 
 const ROLES: readonly string[] = ["user", "assistant", "system"];
@@ -39,24 +39,9 @@ export async function* chat(
     const clock = new Stopwatch();
     const caller = await authorize(d, hc, clock);
     const { history, question } = conversation(req);
-    for await (const e of d.orchestrator.answer({
-      caller,
-      api: "chat",
-      question,
-      history,
-      route: {
-        alias: req.route?.alias ?? "",
-        version: req.route?.version ?? "",
-        routingKey: req.route?.routingKey ?? "",
-      },
-      k: req.k,
-      sources: req.sources,
-      metadata: req.metadata,
-      maxTokens: req.maxTokens,
-      signal: hc.signal,
-      clock,
-      ...traceparentOf(hc),
-    })) {
+    for await (const e of d.orchestrator.answer(
+      answerInput(caller, clock, hc, req, { api: "chat", question, history }),
+    )) {
       if (e.type === "delta") {
         yield create(ChatResponseSchema, { event: { case: "delta", value: e.text } });
         continue;

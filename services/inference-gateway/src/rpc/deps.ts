@@ -1,8 +1,8 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { GatewayContext } from "../context.js";
-import type { RagOrchestrator } from "../rag/orchestrator.js";
+import type { RagOrchestrator, TracedAnswerRequest } from "../rag/orchestrator.js";
 import type { Stopwatch } from "../rag/stopwatch.js";
-import type { Authenticator, Caller, Limiter, RouteResolver } from "../types.js";
+import type { AnswerRequest, Authenticator, Caller, Limiter, RouteResolver } from "../types.js";
 
 /** What the GatewayService handlers work with. */
 export interface GatewayDeps {
@@ -33,8 +33,43 @@ export async function authorize(
   return caller;
 }
 
+/** The fields Ask and Chat share (GatewayService's route, k, sources, metadata, max_tokens). */
+interface AnswerFields {
+  route?: { alias: string; version: string; routingKey: string };
+  k: number;
+  sources: readonly string[];
+  metadata: Readonly<Record<string, string>>;
+  maxTokens: number;
+}
+
+/** What the orchestrator answers for an Ask or a Chat turn. */
+export function answerInput(
+  caller: Caller,
+  clock: Stopwatch,
+  hc: HandlerContext,
+  req: AnswerFields,
+  turn: Pick<AnswerRequest, "api" | "question" | "history">,
+): TracedAnswerRequest {
+  return {
+    caller,
+    ...turn,
+    route: {
+      alias: req.route?.alias ?? "",
+      version: req.route?.version ?? "",
+      routingKey: req.route?.routingKey ?? "",
+    },
+    k: req.k,
+    sources: req.sources,
+    metadata: req.metadata,
+    maxTokens: req.maxTokens,
+    signal: hc.signal,
+    clock,
+    ...traceparentOf(hc),
+  };
+}
+
 /** The caller's W3C traceparent, when it sent one. */
-export function traceparentOf(hc: HandlerContext): { traceparent?: string } {
+function traceparentOf(hc: HandlerContext): { traceparent?: string } {
   const t = hc.requestHeader.get("traceparent");
   return t ? { traceparent: t } : {};
 }

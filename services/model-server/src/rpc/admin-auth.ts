@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { requireBearer } from "@tailor/service";
 import type { AdminConfig } from "../config.js";
 
 /**
@@ -16,21 +16,5 @@ export function requireAdmin(admin: AdminConfig, ctx: HandlerContext): void {
       Code.PermissionDenied,
     );
   }
-  const header = ctx.requestHeader.get("authorization");
-  if (!header) {
-    throw new ConnectError("authorization: Bearer <admin token> is required", Code.Unauthenticated);
-  }
-  const m = /^Bearer +(\S+)$/i.exec(header.trim());
-  if (!m) {
-    throw new ConnectError("authorization must be Bearer <admin token>", Code.Unauthenticated);
-  }
-  if (!sameSecret(m[1]!, expected))
-    throw new ConnectError("the admin token is not valid", Code.PermissionDenied);
-}
-
-/** Constant-time: both sides are hashed first, so neither length nor content leaks by timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  requireBearer(ctx.requestHeader.get("authorization"), expected);
 }

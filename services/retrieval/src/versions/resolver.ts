@@ -9,6 +9,7 @@ import {
   type RegistryService,
   VersionState,
 } from "@tailor/proto";
+import { Lru } from "@tailor/service";
 import type { Logger } from "@tailor/telemetry";
 import {
   isNotFound,
@@ -17,7 +18,6 @@ import {
   rejectedAlias,
   unavailable,
 } from "./errors.js";
-import { Lru } from "./lru.js";
 import {
   fromRegistrySpec,
   RETRIEVAL_MODEL,

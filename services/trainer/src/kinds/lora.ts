@@ -206,11 +206,7 @@ async function follow(
   throw new ConnectError(`LoRA job ${job.id} ended without an outcome`, Code.Unavailable);
 }
 
-async function datasetBucket(ctx: TrainerContext, bucket: string): Promise<ObjectStore> {
-  const objm = new Objm(ctx.bus.nc);
-  try {
-    return await objm.open(bucket);
-  } catch {
-    return objm.create(bucket);
-  }
+/** The bucket the examples go to, created when absent (as the worker's side expects it). */
+function datasetBucket(ctx: TrainerContext, bucket: string): Promise<ObjectStore> {
+  return new Objm(ctx.bus.js).create(bucket, { description: "Tailor LoRA training examples" });
 }
